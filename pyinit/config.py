@@ -1,0 +1,289 @@
+"""Validated, immutable settings, and the parsers for every value a user can type.
+
+Each parser raises ValueError with a message fit for the user; `Config.build` turns those into
+ConfigError (exit 125). This module is shared by the click CLI and the fast argv path, so both
+accept exactly the same values. It avoids dataclasses and typing on purpose: their imports cost
+PID 1 milliseconds and megabytes it keeps for its whole life.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Callable
+
+from pyinit.errors import ConfigError
+from pyinit.signals import FORWARDED, parse_signal, signal_name
+
+DEFAULT_GRACE_PERIOD = 8.0
+DEFAULT_TERMINATION_LOG = "/dev/termination-log"
+_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
+DROP = 0  # rewrite target meaning "do not forward"
+
+
+def parse_duration(text: str) -> float:
+    """Parse 500ms, 2, 2s, 1.5m or 1h into seconds (a bare number is seconds)."""
+    spec = text.strip().lower()
+    unit = next((u for u in ("ms", "s", "m", "h") if spec.endswith(u)), "")
+    try:
+        value = float(spec[: len(spec) - len(unit)])
+    except ValueError:
+        raise ValueError(f"{text!r} is not a duration (e.g. 500ms, 2, 2s, 1.5m, 1h)") from None
+    if not math.isfinite(value) or value < 0:
+        raise ValueError(f"{text!r} is not a duration: it must be a finite number >= 0")
+    return value * _UNITS.get(unit, 1.0)
+
+
+def parse_rewrite(text: str) -> tuple[int, int]:
+    """FROM:TO with signal names or numbers; TO may be DROP."""
+    source, target = _split_pair(text, "FROM:TO, e.g. TERM:QUIT or WINCH:DROP")
+    number = parse_signal(source)
+    if number not in FORWARDED:
+        raise ValueError(f"{signal_name(number)} is never forwarded, so it cannot be rewritten")
+    return number, DROP if target.strip().upper() == "DROP" else parse_signal(target)
+
+
+def parse_remap(text: str) -> tuple[int, int]:
+    """FROM:TO exit codes, each 0-255."""
+    pair = _split_pair(text, "FROM:TO, e.g. 143:0")
+    codes = []
+    for part in pair:
+        part = part.strip()
+        if not part.isdigit() or int(part) > 255:
+            raise ValueError(f"{text!r}: exit codes are whole numbers from 0 to 255")
+        codes.append(int(part))
+    return codes[0], codes[1]
+
+
+def _split_pair(text: str, shape: str) -> tuple[str, str]:
+    source, colon, target = text.partition(":")
+    if not colon or not source.strip() or not target.strip():
+        raise ValueError(f"{text!r} is not of the form {shape}")
+    return source, target
+
+
+def parse_stop_command(text: str) -> tuple[str, ...]:
+    """Split like a POSIX shell would, without running one."""
+    import shlex
+
+    try:
+        words = tuple(shlex.split(text))
+    except ValueError as exc:
+        raise ValueError(f"{text!r} cannot be split into words: {exc}") from None
+    if not words:
+        raise ValueError("the stop command is empty")
+    return words
+
+
+class User:
+    """Who the child runs as: resolved once, before the spawn, so a typo is a usage error."""
+
+    __slots__ = ("gid", "groups", "home", "name", "uid")
+
+    def __init__(self, uid: int, gid: int, groups: tuple[int, ...], home: str, name: str) -> None:
+        self.uid, self.gid, self.groups, self.home, self.name = uid, gid, groups, home, name
+
+
+def parse_user(text: str) -> User:
+    """USER[:GROUP], names or numeric ids, resolved like initgroups(3) would."""
+    import pwd
+
+    user_part, _, group_part = text.partition(":")
+    if not user_part:
+        raise ValueError(f"{text!r} does not name a user (USER[:GROUP])")
+    try:
+        entry = pwd.getpwuid(int(user_part)) if user_part.isdigit() else pwd.getpwnam(user_part)
+    except KeyError:
+        entry = None
+    if entry is None and not user_part.isdigit():
+        raise ValueError(f"unknown user {user_part!r}")
+    uid = entry.pw_uid if entry else int(user_part)
+    # A numeric uid with no passwd entry gets its own number as group, never root's group 0.
+    gid = entry.pw_gid if entry else uid
+    if group_part:
+        gid = _resolve_group(group_part)
+    groups = tuple(os.getgrouplist(entry.pw_name, gid)) if entry else (gid,)
+    home = entry.pw_dir if entry else "/"
+    return User(uid, gid, groups, home, entry.pw_name if entry else str(uid))
+
+
+def _resolve_group(text: str) -> int:
+    import grp
+
+    if text.isdigit():
+        return int(text)
+    try:
+        return grp.getgrnam(text).gr_gid
+    except KeyError:
+        raise ValueError(f"unknown group {text!r}") from None
+
+
+class Config:
+    """Everything pyinit was asked to do; immutable once built."""
+
+    __slots__ = (
+        "command",
+        "grace_period",
+        "keep_orphans",
+        "log_format",
+        "pdeathsig",
+        "quiet",
+        "remap_exit",
+        "report",
+        "rewrite",
+        "single_child",
+        "stop_command",
+        "stop_delay",
+        "termination_log",
+        "timeout",
+        "user",
+        "verbose",
+    )
+
+    command: tuple[str, ...]
+    grace_period: float
+    keep_orphans: bool
+    log_format: str
+    pdeathsig: int | None
+    quiet: bool
+    remap_exit: dict[int, int]
+    report: str | None
+    rewrite: dict[int, int]
+    single_child: bool
+    stop_command: tuple[str, ...] | None
+    stop_delay: float
+    termination_log: str | None
+    timeout: float | None
+    user: User | None
+    verbose: int
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError("Config is immutable")
+
+    @classmethod
+    def build(cls, command: tuple[str, ...], raw: dict[str, object]) -> Config:
+        """Build from the raw strings of argv/env (None = not given); raise ConfigError."""
+        self = object.__new__(cls)
+        try:
+            values = _convert(command, raw)
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from None
+        for name in cls.__slots__:
+            object.__setattr__(self, name, values[name])
+        return self
+
+
+_OPTION_OF = {
+    "single_child": "--single-child",
+    "keep_orphans": "--keep-orphans",
+    "quiet": "--quiet",
+    "verbose": "--verbose",
+    "termination_log": "--termination-log",
+    "report": "--report",
+    "grace_period": "--grace-period",
+    "stop_delay": "--stop-delay",
+    "timeout": "--timeout",
+    "stop_command": "--stop-command",
+    "rewrite": "--rewrite",
+    "remap_exit": "--remap-exit",
+    "pdeathsig": "--pdeathsig",
+    "user": "--user",
+    "log_format": "--log-format",
+}
+
+
+def _convert(command: tuple[str, ...], raw: dict[str, object]) -> dict[str, object]:
+    if not command or not command[0]:
+        raise ValueError("no command given (usage: pyinit [OPTIONS] [--] COMMAND [ARG]...)")
+    out: dict[str, object] = {"command": command}
+    for name, parse in _PARSERS.items():
+        value = raw.get(name)
+        try:
+            out[name] = parse(value)
+        except ValueError as exc:
+            raise ValueError(f"invalid {_OPTION_OF.get(name, name)}: {exc}") from None
+    grace, delay = out["grace_period"], out["stop_delay"]
+    assert isinstance(grace, float) and isinstance(delay, float)
+    if delay > 0 and delay >= grace:
+        raise ValueError(
+            f"--stop-delay ({delay:g}s) must be shorter than --grace-period ({grace:g}s): "
+            "the grace period counts from the stop signal, so the delay would leave no time to stop"
+        )
+    return out
+
+
+_Parser = Callable[[object], object]
+
+
+def _optional(parse: _Parser) -> _Parser:
+    return lambda value: None if value is None else parse(value)
+
+
+def _string(value: object) -> str:
+    assert isinstance(value, str)
+    return value
+
+
+def _strings(value: object) -> list[str]:
+    assert isinstance(value, (list, tuple))
+    return [str(v) for v in value]
+
+
+_TRUE = frozenset({"1", "true", "t", "yes", "y", "on"})
+_FALSE = frozenset({"0", "false", "f", "no", "n", "off"})
+
+
+def _flag(value: object) -> bool:
+    """A flag from argv (bool) or from PYINIT_* (1/0, true/false, yes/no, on/off)."""
+    if value is None or isinstance(value, bool):
+        return bool(value)
+    text = _string(value).strip().lower()
+    if text not in _TRUE | _FALSE:
+        raise ValueError(f"{value!r} is not a boolean (1/0, true/false, yes/no, on/off)")
+    return text in _TRUE
+
+
+def _count(value: object) -> int:
+    if value is None or isinstance(value, int):
+        return int(value or 0)
+    text = _string(value).strip()
+    if not text.isdigit():
+        raise ValueError(f"{value!r} is not a count (0, 1, 2, ...)")
+    return int(text)
+
+
+def _log_format(value: object) -> str:
+    text = "text" if value is None else _string(value).strip().lower()
+    if text not in ("text", "json"):
+        raise ValueError(f"{value!r} is not one of text, json")
+    return text
+
+
+def _timeout(value: object) -> float | None:
+    seconds = None if value is None else parse_duration(_string(value))
+    return seconds or None  # 0 means no limit, as in GNU timeout
+
+
+def _termination_log(value: object) -> str | None:
+    if value is None:
+        return DEFAULT_TERMINATION_LOG if os.access(DEFAULT_TERMINATION_LOG, os.W_OK) else None
+    return _string(value) or None
+
+
+_PARSERS: dict[str, _Parser] = {
+    "grace_period": lambda v: DEFAULT_GRACE_PERIOD if v is None else parse_duration(_string(v)),
+    "stop_delay": lambda v: 0.0 if v is None else parse_duration(_string(v)),
+    "timeout": _timeout,
+    "single_child": lambda v: _flag(v),
+    "keep_orphans": lambda v: _flag(v),
+    "quiet": lambda v: _flag(v),
+    "verbose": lambda v: _count(v),
+    "stop_command": _optional(lambda v: parse_stop_command(_string(v))),
+    "rewrite": lambda v: dict(parse_rewrite(s) for s in _strings(v or ())),
+    "remap_exit": lambda v: dict(parse_remap(s) for s in _strings(v or ())),
+    "pdeathsig": _optional(lambda v: parse_signal(_string(v))),
+    "user": _optional(lambda v: parse_user(_string(v))),
+    "log_format": _log_format,
+    "termination_log": _termination_log,
+    "report": _optional(lambda v: _string(v) or None),
+}

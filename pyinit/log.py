@@ -1,0 +1,75 @@
+"""Lifecycle events, as short text lines or one JSON object per line, on stderr.
+
+Writing a log line must never stop PID 1: every write error (stderr closed, EPIPE, EAGAIN) is
+swallowed. Nothing here runs in signal context, because pyinit has no signal handlers. A switched-off
+level costs one comparison; json is imported only in json mode.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+
+DEBUG, INFO, WARNING, ERROR = 10, 20, 30, 40
+_LEVEL_NAMES = {DEBUG: "debug", INFO: "info", WARNING: "warning", ERROR: "error"}
+
+
+def level_for(verbose: int, quiet: bool, json_format: bool) -> int:
+    """Text is quiet by default (warnings); JSON logs every lifecycle event (info)."""
+    if quiet:
+        return ERROR
+    base = INFO if json_format else WARNING
+    return max(DEBUG, base - 10 * verbose)
+
+
+def iso_timestamp(wall: float) -> str:
+    millis = int(wall * 1000) % 1000
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(wall)) + f".{millis:03d}Z"
+
+
+class Log:
+    __slots__ = ("_dumps", "level")
+
+    def __init__(self, level: int = WARNING, json_format: bool = False) -> None:
+        self.level = level
+        self._dumps = None
+        if json_format:
+            import json
+
+            self._dumps = json.dumps
+
+    def enabled(self, level: int) -> bool:
+        return level >= self.level
+
+    def event(self, level: int, name: str, message: str, **fields: object) -> None:
+        """Record lifecycle event `name`; `message` is the text form, `fields` the JSON form."""
+        if level < self.level:
+            return
+        if self._dumps is None:
+            # Errors read like usage errors ("pyinit: ..."); lesser levels say what they are.
+            label = "" if level >= ERROR else _LEVEL_NAMES[level] + ": "
+            line = f"pyinit: {label}{message}\n"
+        else:
+            record = {"ts": iso_timestamp(time.time()), "level": _LEVEL_NAMES[level], "event": name}
+            record.update(fields)
+            line = self._dumps(record, default=str, ensure_ascii=False) + "\n"
+        self._write(line)
+
+    def debug(self, name: str, message: str, **fields: object) -> None:
+        self.event(DEBUG, name, message, **fields)
+
+    def info(self, name: str, message: str, **fields: object) -> None:
+        self.event(INFO, name, message, **fields)
+
+    def warning(self, name: str, message: str, **fields: object) -> None:
+        self.event(WARNING, name, message, **fields)
+
+    def error(self, name: str, message: str, **fields: object) -> None:
+        self.event(ERROR, name, message, **fields)
+
+    @staticmethod
+    def _write(line: str) -> None:
+        try:
+            os.write(2, line.encode("utf-8", "backslashreplace"))
+        except OSError:
+            pass

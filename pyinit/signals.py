@@ -1,0 +1,94 @@
+"""Which signals pyinit handles, and the only module that changes pyinit's own signal mask.
+
+Invariant: after `block_handled()`, every signal in HANDLED is blocked and at SIG_DFL, so it is
+consumed only by `wait_signal()` (sigwaitinfo / sigtimedwait) and never by a handler. No Python signal
+handler exists, so nothing ever runs in signal context.
+"""
+
+import signal
+
+STOP_TRIGGERS = frozenset({signal.SIGTERM, signal.SIGINT, signal.SIGQUIT})
+# Synchronous faults are the kernel telling pyinit about its own bug: blocking them would hang or
+# be ignored, forwarding them makes no sense (catatonit does the same).
+KERNEL_FAULT = frozenset(
+    {signal.SIGSEGV, signal.SIGBUS, signal.SIGILL, signal.SIGFPE, signal.SIGTRAP, signal.SIGSYS}
+)
+TTY_STOP = frozenset({signal.SIGTSTP, signal.SIGTTIN, signal.SIGTTOU})
+_UNCATCHABLE = frozenset({signal.SIGKILL, signal.SIGSTOP})
+# 32 and 33 belong to glibc's threading; SIGRTMIN already starts above them.
+_STANDARD = range(1, 32)
+_REALTIME = range(signal.SIGRTMIN, signal.SIGRTMAX + 1)
+ALL_VALID = frozenset((*_STANDARD, *_REALTIME))
+
+FORWARDED: frozenset[int] = frozenset(
+    ALL_VALID - KERNEL_FAULT - _UNCATCHABLE - {signal.SIGCHLD}
+)
+HANDLED: frozenset[int] = FORWARDED | {signal.SIGCHLD}
+
+
+def block_handled() -> None:
+    """Block every handled signal, then put any inherited SIG_IGN (or Python's SIGINT handler) back
+    to SIG_DFL.
+
+    Blocking comes first so no signal is lost in between. Resetting matters because an ignored
+    signal is discarded at generation once it is unblocked, a SIGCHLD left at SIG_IGN makes the
+    kernel reap children behind our back, and the child must start from default dispositions.
+    """
+    signal.pthread_sigmask(signal.SIG_BLOCK, HANDLED)
+    for signum in HANDLED:
+        if signal.getsignal(signum) is not signal.SIG_DFL:
+            signal.signal(signum, signal.SIG_DFL)
+
+
+def unblock_all() -> None:
+    """Give the calling process an empty mask; used only in the child between fork and exec."""
+    signal.pthread_sigmask(signal.SIG_SETMASK, ())
+
+
+def wait_signal(timeout: float | None) -> signal.struct_siginfo | None:
+    """Sleep in the kernel until a handled signal is pending or `timeout` seconds pass."""
+    if timeout is None:
+        return signal.sigwaitinfo(HANDLED)
+    # sigtimedwait rejects negative values and overflows on absurd ones.
+    return signal.sigtimedwait(HANDLED, min(max(timeout, 0.0), 86_400.0))
+
+
+def signal_name(signum: int) -> str:
+    """SIGTERM, SIGRTMIN+3, or the number itself for anything unnamed."""
+    if signal.SIGRTMIN < signum < signal.SIGRTMAX:
+        offset = signum - signal.SIGRTMIN
+        return f"SIGRTMIN+{offset}" if offset <= 15 else f"SIGRTMAX-{signal.SIGRTMAX - signum}"
+    try:
+        return signal.Signals(signum).name
+    except ValueError:
+        return str(signum)
+
+
+def parse_signal(text: str) -> int:
+    """Parse TERM, SIGTERM, term, 15, RTMIN+3 or SIGRTMAX-1 into a signal number.
+
+    Raises ValueError with a message fit for the user.
+    """
+    spec = text.strip().upper()
+    if spec.isdigit():
+        number = int(spec)
+    else:
+        number = _named_signal(spec.removeprefix("SIG"))
+    if number not in ALL_VALID:
+        raise ValueError(f"{text!r} is not a valid signal")
+    return number
+
+
+def _named_signal(name: str) -> int:
+    for base, anchor in (("RTMIN", signal.SIGRTMIN), ("RTMAX", signal.SIGRTMAX)):
+        if name.startswith(base):
+            rest = name[len(base) :]
+            if not rest:
+                return int(anchor)
+            if rest[0] in "+-" and rest[1:].isdigit():
+                return int(anchor) + int(rest)
+            break
+    member = signal.Signals.__members__.get("SIG" + name)
+    if member is None or name.startswith(("SIG_", "CTRL")):
+        raise ValueError(f"{name!r} is not a signal name (try TERM, SIGINT, 15 or RTMIN+1)")
+    return int(member)

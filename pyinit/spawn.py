@@ -1,0 +1,153 @@
+"""Start a child: fork, set it up, exec; exec failures come back over a close-on-exec pipe.
+
+posix_spawn cannot hand the terminal to the child (tcsetpgrp), drop privileges with initgroups
+semantics or set a parent-death signal, so pyinit forks. Between fork and exec the child runs only
+the set-up below, with every handled signal still blocked, and it never returns into pyinit's code:
+it execs or `_exit`s. The protocol follows CPython's subprocess: the child writes
+"<stage>:<errno>" to the pipe on failure; EOF means the exec succeeded.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+
+from pyinit import exit_codes, prctl, signals
+from pyinit.errors import SpawnError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+
+    from pyinit.config import User
+
+_STAGE_EXEC = "exec"
+_STAGE_USER = "user"
+_STAGE_PDEATHSIG = "pdeathsig"
+_STAGE_MESSAGES = {
+    _STAGE_USER: "failed to switch to user {target}",
+    _STAGE_PDEATHSIG: "failed to set the parent-death signal for {target}",
+}
+
+
+class ChildSetup:
+    """What the child does between fork and exec."""
+
+    __slots__ = ("env", "pdeathsig", "terminal_fd", "user")
+
+    def __init__(
+        self,
+        user: User | None = None,
+        pdeathsig: int | None = None,
+        terminal_fd: int | None = None,
+        env: Mapping[str, str] | None = None,
+    ) -> None:
+        self.user, self.pdeathsig, self.terminal_fd, self.env = user, pdeathsig, terminal_fd, env
+
+
+def spawn_child(argv: Sequence[str], setup: ChildSetup) -> int:
+    """Run argv in a new process group; return its pid once exec has succeeded.
+
+    Raises SpawnError (126/127 for exec failures, 125 for a failed set-up). The failed child has
+    already exited; the caller's reaper collects it.
+    """
+    if setup.pdeathsig is not None:
+        prctl.load()
+    parent = os.getpid()
+    read_end, write_end = os.pipe()  # close-on-exec: EOF on success
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - runs in the child, which execs or exits
+        os.close(read_end)
+        _become(argv, setup, write_end, parent)
+    os.close(write_end)
+    _set_group(pid)
+    try:
+        report = _read_all(read_end)
+    finally:
+        os.close(read_end)
+    if report:
+        raise _spawn_error(report, argv, setup)
+    return pid
+
+
+def _set_group(pid: int) -> None:
+    """Also done in the child; doing it here too means a signal sent to the group right after
+    the fork cannot miss it (the classic shell race)."""
+    try:
+        os.setpgid(pid, pid)
+    except OSError:
+        pass  # EACCES: the child has exec'd already, so it did it itself
+
+
+def _read_all(fd: int) -> bytes:
+    chunks = []
+    while chunk := os.read(fd, 256):
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _spawn_error(report: bytes, argv: Sequence[str], setup: ChildSetup) -> SpawnError:
+    stage, _, number_text = report.decode("ascii", "replace").partition(":")
+    number = int(number_text) if number_text.isdigit() else 0
+    reason = os.strerror(number) if number else "unknown error"
+    if stage == _STAGE_EXEC:
+        hint = " (is it installed and on PATH?)" if number == errno.ENOENT else ""
+        return SpawnError(
+            f"failed to run {argv[0]!r}: {reason}{hint}", exit_codes.from_exec_errno(number)
+        )
+    target = setup.user.name if stage == _STAGE_USER and setup.user else argv[0]
+    what = _STAGE_MESSAGES.get(stage, "failed to set up {target}").format(target=repr(target))
+    return SpawnError(f"{what}: {reason}", exit_codes.PYINIT_FAILED)
+
+
+def _become(argv: Sequence[str], setup: ChildSetup, error_fd: int, parent: int) -> None:
+    """In the child: set up, then exec; report any failure and _exit. Never returns."""
+    stage = "setup"
+    try:
+        os.setpgid(0, 0)
+        if setup.terminal_fd is not None:
+            _take_terminal(setup.terminal_fd)
+        if setup.user is not None:
+            stage = _STAGE_USER
+            _switch_user(setup.user)
+        if setup.pdeathsig is not None:
+            stage = _STAGE_PDEATHSIG
+            # After the uid switch: changing credentials clears the parent-death signal.
+            prctl.set_pdeathsig(setup.pdeathsig)
+            if os.getppid() != parent:  # pyinit died before prctl took effect
+                os._exit(exit_codes.SIGNAL_BASE + setup.pdeathsig)
+        stage = _STAGE_EXEC
+        signals.unblock_all()
+        if setup.env is None:
+            os.execvp(argv[0], list(argv))
+        else:
+            os.execvpe(argv[0], list(argv), dict(setup.env))
+    except OSError as exc:
+        _report(error_fd, stage, exc.errno or 0)
+    except BaseException:
+        _report(error_fd, stage, 0)
+    finally:
+        os._exit(exit_codes.CANNOT_EXECUTE)
+
+
+def _take_terminal(fd: int) -> None:
+    """Become the terminal's foreground group. SIGTTOU is still blocked here, so a background
+    caller is allowed to do this (tcsetpgrp(3))."""
+    try:
+        os.tcsetpgrp(fd, os.getpid())
+    except OSError:
+        pass  # not our controlling terminal after all: run without one, like a pipe
+
+
+def _switch_user(user: User) -> None:
+    """initgroups semantics, then gid, then uid, all three ids each, so root cannot come back."""
+    os.setgroups(list(user.groups))
+    os.setresgid(user.gid, user.gid, user.gid)
+    os.setresuid(user.uid, user.uid, user.uid)
+
+
+def _report(fd: int, stage: str, number: int) -> None:
+    try:
+        os.write(fd, f"{stage}:{number}".encode())
+    except OSError:
+        pass

@@ -1,0 +1,171 @@
+"""The stop sequence as a pure state machine: events and a clock in, actions out.
+
+    RUNNING --stop signal / --timeout--> DELAYING (--stop-delay) --> STOPPING --deadline--> KILLING
+       |                                     |                          |                    |
+       +------- main child exits, others left: DRAINING (SIGTERM them) -+--deadline----------+
+    any phase --main child gone and no child left (or --keep-orphans)--> DONE
+
+The grace deadline (`kill_at`) is set once, when the stop begins, and never moves: a second stop
+signal ends a stop delay early but does not buy more time. Time is always `time.monotonic()`.
+Nothing here touches a process; the supervisor carries out the actions.
+"""
+
+from __future__ import annotations
+
+import signal
+
+from pyinit.signals import STOP_TRIGGERS
+
+RUNNING, DELAYING, STOPPING, DRAINING, KILLING, DONE = (
+    "running",
+    "delaying",
+    "stopping",
+    "draining",
+    "killing",
+    "done",
+)
+
+# Actions: (kind, signal number or 0).
+FORWARD = "forward"  # pass the signal on to the main child (or its group)
+STOP = "stop"  # the stop action: run --stop-command, or forward the signal
+DELAY_BEGUN = "delay_begun"
+DELAY_ENDED = "delay_ended"
+TERM_ALL = "term_all"  # the main child is gone: SIGTERM everything left
+KILL_ALL = "kill_all"  # the grace period is over: SIGKILL everything left
+GIVE_UP = "give_up"  # processes survived SIGKILL for KILL_WAIT (stuck in D state)
+
+Action = tuple[str, int]
+
+# After SIGKILL, look again for stragglers this often: a process that forked in the same instant
+# may have been missed by the scan, and it would never send us a SIGCHLD.
+KILL_RESCAN = 0.1
+KILL_WAIT = 5.0
+
+
+class State:
+    __slots__ = (
+        "delay",
+        "delay_until",
+        "escalated",
+        "grace",
+        "kill_at",
+        "kill_give_up_at",
+        "main_alive_at_kill",
+        "main_status",
+        "next_rescan",
+        "phase",
+        "stop_began",
+        "stop_cause",
+        "stop_signal",
+        "timed_out",
+        "timeout_at",
+    )
+
+    def __init__(self, now: float, grace: float, delay: float, timeout: float | None) -> None:
+        self.grace, self.delay = grace, delay
+        self.phase = RUNNING
+        self.timeout_at = None if timeout is None else now + timeout
+        self.stop_began: float | None = None
+        self.stop_signal: int | None = None
+        self.stop_cause: str | None = None  # "signal", "timeout" or "main_exited"
+        self.delay_until: float | None = None
+        self.kill_at: float | None = None
+        self.next_rescan: float | None = None
+        self.kill_give_up_at: float | None = None
+        self.main_status: int | None = None
+        self.timed_out = False
+        self.escalated = False
+        self.main_alive_at_kill = False
+
+    # -- events ----------------------------------------------------------------------------
+    def on_signal(self, signum: int, now: float) -> list[Action]:
+        if signum not in STOP_TRIGGERS or self.phase == DONE:
+            return [(FORWARD, signum)]
+        if self.phase == RUNNING:
+            return self._begin_stop(signum, now, "signal")
+        if self.phase == DELAYING:
+            return self._end_delay()
+        return [(FORWARD, signum)]
+
+    def on_tick(self, now: float) -> list[Action]:
+        """Called after every wake-up: fire whichever deadline has passed."""
+        if self.phase == RUNNING and self.timeout_at is not None and now >= self.timeout_at:
+            self.timed_out = True
+            return self._begin_stop(signal.SIGTERM, now, "timeout")
+        if self.phase in (DELAYING, STOPPING, DRAINING) and self._due(self.kill_at, now):
+            return self._escalate(now)
+        if self.phase == DELAYING and self._due(self.delay_until, now):
+            return self._end_delay()
+        if self.phase == KILLING and self._due(self.kill_give_up_at, now):
+            self.phase = DONE
+            return [(GIVE_UP, 0)]
+        if self.phase == KILLING and self._due(self.next_rescan, now):
+            self.next_rescan = now + KILL_RESCAN
+            return [(KILL_ALL, 0)]
+        return []
+
+    def on_main_exit(
+        self, status: int, now: float, children_left: bool, keep_orphans: bool
+    ) -> list[Action]:
+        self.main_status = status
+        if not children_left or keep_orphans:
+            self.phase = DONE
+            return []
+        if self.phase == KILLING:
+            return []
+        if self.kill_at is None:
+            self.stop_began, self.stop_cause = now, "main_exited"
+            self.kill_at = now + self.grace
+        self.phase = DRAINING
+        return [(TERM_ALL, signal.SIGTERM)]
+
+    def on_children_gone(self) -> None:
+        """No child is left at all; finished once the main child's status is known."""
+        if self.main_status is not None:
+            self.phase = DONE
+
+    # -- queries ---------------------------------------------------------------------------
+    def next_timeout(self, now: float) -> float | None:
+        """Seconds until the next deadline, or None to sleep until a signal comes."""
+        deadlines = {
+            RUNNING: (self.timeout_at,),
+            DELAYING: (self.delay_until, self.kill_at),
+            STOPPING: (self.kill_at,),
+            DRAINING: (self.kill_at,),
+            KILLING: (self.next_rescan, self.kill_give_up_at),
+        }.get(self.phase, ())
+        pending = [d for d in deadlines if d is not None]
+        return max(0.0, min(pending) - now) if pending else None
+
+    @property
+    def done(self) -> bool:
+        return self.phase == DONE
+
+    # -- transitions -----------------------------------------------------------------------
+    def _begin_stop(self, signum: int, now: float, cause: str) -> list[Action]:
+        self.stop_began, self.stop_signal, self.stop_cause = now, signum, cause
+        self.kill_at = now + self.grace
+        if self.delay > 0:
+            self.phase = DELAYING
+            self.delay_until = now + self.delay
+            return [(DELAY_BEGUN, signum)]
+        self.phase = STOPPING
+        return [(STOP, signum)]
+
+    def _end_delay(self) -> list[Action]:
+        assert self.stop_signal is not None
+        self.phase = STOPPING
+        self.delay_until = None
+        return [(DELAY_ENDED, self.stop_signal), (STOP, self.stop_signal)]
+
+    def _escalate(self, now: float) -> list[Action]:
+        self.phase = KILLING
+        self.escalated = True
+        self.main_alive_at_kill = self.main_status is None
+        self.next_rescan = now + KILL_RESCAN
+        self.kill_give_up_at = now + KILL_WAIT
+        return [(KILL_ALL, signal.SIGKILL)]
+
+    @staticmethod
+    def _due(deadline: float | None, now: float) -> bool:
+        return deadline is not None and now >= deadline

@@ -1,0 +1,397 @@
+"""The loop: spawn the main child, then wait for signals and deadlines and act on them.
+
+Invariants:
+- pyinit is single-threaded and has no signal handlers; signals are consumed only by
+  `signals.wait_signal`, so none is lost between the spawn and the first wait.
+- `reaper.reap_children` runs after every wake-up and is the only waitpid caller.
+- A pid is signalled only until it is reaped (after that the kernel may reuse it).
+- Once the main child exists, no exception leaves `run` without the tree being killed and reaped.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+
+from pyinit import exit_codes, outcome, reaper, signals, state, tree
+from pyinit.errors import SpawnError
+from pyinit.log import Log, level_for
+from pyinit.signals import signal_name
+from pyinit.spawn import ChildSetup, spawn_child
+from pyinit.terminal import Terminal
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from pyinit.config import Config
+
+MAX_CONSECUTIVE_ERRORS = 20
+
+
+def run(config: Config) -> int:
+    """Supervise config.command to the end; return the exit code (never raises)."""
+    log = Log(level_for(config.verbose, config.quiet, config.log_format == "json"),
+              config.log_format == "json")
+    return Supervisor(config, log).run()
+
+
+class Supervisor:
+    def __init__(self, config: Config, log: Log) -> None:
+        self.config = config
+        self.log = log
+        self.is_pid1 = os.getpid() == 1
+        self.terminal = Terminal.detect()
+        self.record = outcome.Outcome(config.command)
+        self.record.grace_period = config.grace_period
+        self.state = state.State(
+            time.monotonic(), config.grace_period, config.stop_delay, config.timeout
+        )
+        self.main_pid = 0
+        self.main_alive = False
+        self.stop_command_pid: int | None = None
+        self.env = _child_environment(config)
+
+    # -- lifecycle -------------------------------------------------------------------------
+    def run(self) -> int:
+        self._become_reaper()
+        try:
+            self.main_pid = spawn_child(self.config.command, self._setup(for_main=True))
+        except SpawnError as exc:
+            reaper.reap_children()
+            self.record.reason, self.record.error = outcome.EXEC_FAILED, exc.message
+            self.log.error("exec_failed", exc.message, command=list(self.config.command))
+            return self._finish(exc.exit_code)
+        except OSError as exc:  # fork itself failed: EAGAIN under a pids limit, ENOMEM
+            self.record.reason, self.record.error = outcome.INTERNAL_ERROR, str(exc)
+            self.log.error("spawn_failed", f"failed to start the command: {exc.strerror}")
+            return self._finish(exit_codes.PYINIT_FAILED)
+        self.main_alive = True
+        self.record.main_pid = self.main_pid
+        self.log.info(
+            "child_started",
+            f"started {self.config.command[0]!r} as pid {self.main_pid}",
+            pid=self.main_pid,
+            command=list(self.config.command),
+            pid1=self.is_pid1,
+        )
+        try:
+            self._loop()
+        except BaseException as exc:  # the loop is broken: never leave the tree running
+            return self._emergency_exit(exc)
+        return self._finish(self._main_exit_code())
+
+    def _become_reaper(self) -> None:
+        if self.is_pid1:
+            return
+        try:
+            from pyinit import prctl
+
+            prctl.become_subreaper()
+        except OSError as exc:
+            self.log.warning(
+                "subreaper_failed",
+                f"failed to become a child subreaper: {exc.strerror}; orphans of the command "
+                "will not be reaped or stopped by pyinit (run it as PID 1, or on Linux >= 3.4)",
+            )
+
+    def _setup(self, for_main: bool) -> ChildSetup:
+        return ChildSetup(
+            user=self.config.user,
+            pdeathsig=self.config.pdeathsig if for_main else None,
+            terminal_fd=self.terminal.fd if for_main else None,
+            env=self.env,
+        )
+
+    def _loop(self) -> None:
+        errors = 0
+        while not self.state.done:
+            try:
+                self._step()
+                errors = 0
+            except Exception as exc:  # PID 1 must outlive its own bugs: log, keep supervising
+                errors += 1
+                self.log.error("internal_error", f"internal error (continuing): {exc!r}")
+                if errors >= MAX_CONSECUTIVE_ERRORS:
+                    raise
+
+    def _step(self) -> None:
+        info = signals.wait_signal(self.state.next_timeout(time.monotonic()))
+        if info is not None:
+            self._on_signal(info)
+        self._on_reaped(reaper.reap_children())
+        self._perform(self.state.on_tick(time.monotonic()))
+
+    # -- events ----------------------------------------------------------------------------
+    def _on_signal(self, info: signal.struct_siginfo) -> None:
+        signum = info.si_signo
+        if signum == signal.SIGCHLD:
+            return
+        if info.si_pid == os.getpid() and info.si_code <= 0:
+            # pyinit's own EPIPE/EFBIG raise SIGPIPE/SIGXFSZ at itself: not the app's business.
+            self.log.debug("signal_ignored", f"ignored {signal_name(signum)} pyinit sent itself")
+            return
+        self.record.count(self.record.received, signum)
+        if self.log.enabled(10) or signum in signals.STOP_TRIGGERS:
+            self.log.info(
+                "signal_received",
+                f"received {signal_name(signum)} from pid {info.si_pid}",
+                signal=signal_name(signum),
+                sender=info.si_pid,
+            )
+        if signum == signal.SIGCONT and self.main_alive:
+            self.terminal.hand_to(self.main_pid)
+        self._perform(self.state.on_signal(signum, time.monotonic()))
+
+    def _on_reaped(self, reaped: reaper.Reaped) -> None:
+        if self.main_alive and self.main_pid in reaped.stopped:
+            self._follow_stopped_child()
+        for pid, status in reaped.exited:
+            if pid == self.main_pid:
+                self._on_main_exit(status, reaped.children_left)
+            elif pid == self.stop_command_pid:
+                self._on_stop_command_exit(status)
+            else:
+                self.log.debug(
+                    "orphan_reaped",
+                    f"reaped pid {pid} (exit {exit_codes.from_wait_status(status)})",
+                    pid=pid,
+                )
+        if not reaped.children_left:
+            self.state.on_children_gone()
+
+    def _on_main_exit(self, status: int, children_left: bool) -> None:
+        self.main_alive = False
+        self.record.main_status = status
+        code = exit_codes.from_wait_status(status)
+        self.log.info(
+            "child_exited",
+            f"main child {self.main_pid} exited with {code}"
+            + (", others still running" if children_left else ""),
+            pid=self.main_pid,
+            exit_code=code,
+            children_left=children_left,
+        )
+        self.terminal.take_back(self.main_pid)
+        self._perform(
+            self.state.on_main_exit(
+                status, time.monotonic(), children_left, self.config.keep_orphans
+            )
+        )
+
+    def _follow_stopped_child(self) -> None:
+        """Job control as a wrapper in an interactive shell: when the app is stopped (Ctrl-Z),
+        stop pyinit too so the shell sees its job stop; the shell's SIGCONT resumes us and we
+        pass it on. As PID 1, or with no terminal (CI), there is no job control to serve."""
+        if self.is_pid1 or self.terminal.fd is None:
+            return
+        self.log.info("suspended", "main child stopped; stopping pyinit too (job control)")
+        self.terminal.take_back(self.main_pid)
+        os.kill(os.getpid(), signal.SIGSTOP)
+
+    # -- actions ---------------------------------------------------------------------------
+    def _perform(self, actions: list[state.Action]) -> None:
+        for kind, signum in actions:
+            if kind == state.FORWARD:
+                self._forward(signum)
+            elif kind == state.STOP:
+                self._stop(signum)
+            elif kind == state.DELAY_BEGUN:
+                self.log.info(
+                    "stop_delay_begun",
+                    f"{signal_name(signum)}: waiting {self.config.stop_delay:g}s before stopping",
+                    signal=signal_name(signum),
+                    delay=self.config.stop_delay,
+                )
+            elif kind == state.DELAY_ENDED:
+                self.log.info("stop_delay_ended", "stop delay over", signal=signal_name(signum))
+            elif kind == state.TERM_ALL:
+                self._term_leftovers()
+            elif kind == state.KILL_ALL:
+                self._kill_everything()
+            elif kind == state.GIVE_UP:
+                self.log.error(
+                    "kill_timeout",
+                    f"processes survived SIGKILL for {state.KILL_WAIT:g}s; exiting anyway",
+                )
+
+    def _forward(self, signum: int) -> None:
+        target = self.config.rewrite.get(signum, signum)
+        name = signal_name(signum)
+        if target == 0:  # DROP
+            self.log.info("signal_dropped", f"dropped {name} (--rewrite)", signal=name)
+            return
+        if target != signum:
+            self.log.info(
+                "signal_rewritten",
+                f"rewrote {name} to {signal_name(target)}",
+                signal=name,
+                to=signal_name(target),
+            )
+        if self._send_to_child(target):
+            self.record.count(self.record.forwarded, target)
+            if self.log.enabled(10) or signum in signals.STOP_TRIGGERS:
+                self.log.info(
+                    "signal_forwarded",
+                    f"forwarded {signal_name(target)} to "
+                    + ("pid" if self.config.single_child else "group")
+                    + f" {self.main_pid}",
+                    signal=signal_name(target),
+                    pid=self.main_pid,
+                    group=not self.config.single_child,
+                )
+
+    def _send_to_child(self, signum: int) -> bool:
+        try:
+            if self.config.single_child:
+                if not self.main_alive:
+                    return False
+                os.kill(self.main_pid, signum)
+            else:
+                # The group id stays reserved while any member lives, so this is safe after
+                # the leader is reaped; ESRCH means the group is empty.
+                os.killpg(self.main_pid, signum)
+        except ProcessLookupError:
+            self.log.debug("forward_failed", f"no process left to get {signal_name(signum)}")
+            return False
+        return True
+
+    def _stop(self, signum: int) -> None:
+        record = self.record
+        if record.stop_signal is None:
+            record.stop_signal, record.stop_cause = signum, self.state.stop_cause
+        self.log.info(
+            "stop_begun",
+            f"stopping ({self.state.stop_cause}); SIGKILL in {self._until_kill():.3g}s",
+            signal=signal_name(signum),
+            cause=self.state.stop_cause,
+        )
+        if self.config.stop_command is None or not self._run_stop_command():
+            self._forward(signum)
+
+    def _run_stop_command(self) -> bool:
+        command = self.config.stop_command
+        assert command is not None
+        try:
+            self.stop_command_pid = spawn_child(command, self._setup(for_main=False))
+        except (SpawnError, OSError) as exc:
+            message = exc.message if isinstance(exc, SpawnError) else str(exc)
+            self.log.warning(
+                "stop_command_failed", f"{message}; forwarding the signal instead"
+            )
+            return False
+        self.log.info(
+            "stop_command_started",
+            f"ran stop command {' '.join(command)!r} as pid {self.stop_command_pid}",
+            command=list(command),
+            pid=self.stop_command_pid,
+        )
+        return True
+
+    def _on_stop_command_exit(self, status: int) -> None:
+        code = exit_codes.from_wait_status(status)
+        self.stop_command_pid = None
+        self.log.info("stop_command_exited", f"stop command exited with {code}", exit_code=code)
+        if code != 0 and self.state.stop_signal is not None and self.main_alive:
+            self.log.warning(
+                "stop_command_failed",
+                f"stop command exited with {code}; forwarding "
+                f"{signal_name(self.state.stop_signal)} instead",
+            )
+            self._forward(self.state.stop_signal)
+
+    def _term_leftovers(self) -> None:
+        """The main child is gone but others remain: SIGTERM them all, grace period running."""
+        found = tree.signal_everything(signal.SIGTERM, self.main_pid, self.is_pid1, self.log)
+        self.log.info(
+            "leftovers_terminated",
+            f"sent SIGTERM to {len(found)} leftover process(es); SIGKILL in "
+            f"{self._until_kill():.3g}s",
+            processes=[info.as_dict() for info in found],
+        )
+
+    def _kill_everything(self) -> None:
+        killed = tree.signal_everything(signal.SIGKILL, self.main_pid, self.is_pid1, self.log)
+        known = {info.pid for info in self.record.killed}
+        fresh = [info for info in killed if info.pid not in known]
+        if not fresh:
+            return
+        self.record.killed.extend(fresh)
+        self.log.warning(
+            "escalated",
+            "grace period over; SIGKILLed " + ", ".join(str(info) for info in fresh),
+            killed=[info.as_dict() for info in fresh],
+        )
+
+    def _until_kill(self) -> float:
+        kill_at = self.state.kill_at
+        return 0.0 if kill_at is None else max(0.0, kill_at - time.monotonic())
+
+    # -- the end ---------------------------------------------------------------------------
+    def _main_exit_code(self) -> int:
+        status = self.state.main_status
+        return exit_codes.PYINIT_FAILED if status is None else exit_codes.from_wait_status(status)
+
+    def _emergency_exit(self, exc: BaseException) -> int:
+        self.log.error("internal_error", f"pyinit cannot go on ({exc!r}); killing the tree")
+        self.record.reason, self.record.error = outcome.INTERNAL_ERROR, repr(exc)
+        try:
+            tree.signal_everything(signal.SIGKILL, self.main_pid, self.is_pid1, self.log)
+            deadline = time.monotonic() + state.KILL_WAIT
+            while reaper.reap_children().children_left and time.monotonic() < deadline:
+                signals.wait_signal(state.KILL_RESCAN)
+        except BaseException as again:  # noqa: BLE001 - nothing left to do but exit
+            self.log.error("internal_error", f"cleanup failed too: {again!r}")
+        return self._finish(exit_codes.PYINIT_FAILED, internal=True)
+
+    def _finish(self, code: int, internal: bool = False) -> int:
+        record, st = self.record, self.state
+        record.ended_wall = time.time()
+        record.timed_out, record.escalated = st.timed_out, st.escalated
+        if st.stop_began is not None:
+            record.stop_cause = st.stop_cause
+            record.stop_signal = record.stop_signal or st.stop_signal
+            record.stop_duration = time.monotonic() - st.stop_began
+        if not internal and record.reason != outcome.EXEC_FAILED:
+            record.reason = self._reason()
+        record.exit_code = exit_codes.final(
+            code, timed_out=st.timed_out, remap=self.config.remap_exit
+        )
+        self._write_records()
+        self.log.info(
+            "pyinit_exit",
+            f"exiting with {record.exit_code} ({record.reason})",
+            exit_code=record.exit_code,
+            reason=record.reason,
+        )
+        return record.exit_code
+
+    def _reason(self) -> str:
+        st = self.state
+        if st.timed_out:
+            return outcome.TIMED_OUT
+        if st.escalated and st.main_alive_at_kill:
+            return outcome.ESCALATED
+        if st.stop_cause in ("signal", "timeout"):
+            return outcome.STOPPED
+        status = st.main_status
+        if status is not None and os.WIFSIGNALED(status):
+            return outcome.SIGNALLED
+        return outcome.EXITED
+
+    def _write_records(self) -> None:
+        try:
+            if self.config.termination_log:
+                outcome.write_termination_log(
+                    self.config.termination_log, self.record.termination_message(), self.log
+                )
+            if self.config.report:
+                outcome.write_report(self.config.report, self.record.report(), self.log)
+        except Exception as exc:  # a record must never change the exit code
+            self.log.error("record_failed", f"failed to write the outcome: {exc!r}")
+
+
+def _child_environment(config: Config) -> dict[str, str] | None:
+    """The environment passes through untouched, except HOME for --user when it is unset."""
+    if config.user is None or "HOME" in os.environ:
+        return None
+    return {**os.environ, "HOME": config.user.home}

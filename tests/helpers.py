@@ -1,0 +1,203 @@
+"""Shared test helpers: start pyinit as a real process, handshake with its child, clean up.
+
+Synchronisation is always a handshake (a line the child prints) or a condition polled with a
+deadline; never a bare sleep.
+"""
+
+from __future__ import annotations
+
+import os
+import select
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import psutil
+
+PYINIT = [sys.executable, "-m", "pyinit"]
+PROGRAMS = Path(__file__).parent / "programs"
+UNSHARE = ["unshare", "--pid", "--fork", "--mount-proc", "--kill-child"]
+TIMEOUT = 10.0
+
+
+def program(name: str, *args: str) -> list[str]:
+    return [sys.executable, str(PROGRAMS / name), *args]
+
+
+def reporter(*args: str) -> list[str]:
+    return program("reporter.py", *args)
+
+
+def sleep_until(condition: Callable[[], object], timeout: float = TIMEOUT) -> object:
+    """Poll `condition` until it returns something truthy; fail after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {timeout}s: {condition}")
+        time.sleep(0.01)
+
+
+class Running:
+    """pyinit running as a subprocess with a line-oriented stdout."""
+
+    def __init__(
+        self,
+        args: Sequence[str],
+        *,
+        pidns: bool = False,
+        env: dict[str, str] | None = None,
+        stdin: int | None = subprocess.DEVNULL,
+        **popen: object,
+    ) -> None:
+        argv = [*(UNSHARE if pidns else []), *PYINIT, *args]
+        self.pidns = pidns
+        self.started = time.monotonic()
+        self.proc = subprocess.Popen(  # noqa: S603 - test harness
+            argv,
+            stdin=stdin,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=env,
+            start_new_session=True,  # so teardown can kill the whole tree
+            **popen,  # type: ignore[call-overload]
+        )
+        self._buffer = b""
+        self.lines: list[str] = []
+
+    @property
+    def pyinit_pid(self) -> int:
+        """The host pid of pyinit itself (under unshare, the child of unshare)."""
+        if not self.pidns:
+            return self.proc.pid
+
+        def child() -> int | None:
+            kids = psutil.Process(self.proc.pid).children()
+            return kids[0].pid if kids else None
+
+        pid = sleep_until(child)
+        assert isinstance(pid, int)
+        return pid
+
+    def send(self, signum: int) -> None:
+        os.kill(self.pyinit_pid, signum)
+
+    def read_line(self, timeout: float = TIMEOUT) -> str:
+        deadline = time.monotonic() + timeout
+        assert self.proc.stdout is not None
+        fd = self.proc.stdout.fileno()
+        while b"\n" not in self._buffer:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise AssertionError(f"no line from the child within {timeout}s; got {self.lines}")
+            ready, _, _ = select.select([fd], [], [], left)
+            if ready:
+                chunk = os.read(fd, 65536)
+                if not chunk:
+                    raise AssertionError(f"stdout closed; lines so far: {self.lines}")
+                self._buffer += chunk
+        line, _, self._buffer = self._buffer.partition(b"\n")
+        text = line.decode()
+        self.lines.append(text)
+        return text
+
+    def expect(self, prefix: str, timeout: float = TIMEOUT) -> str:
+        """Read lines until one starts with `prefix`; return it."""
+        deadline = time.monotonic() + timeout
+        while True:
+            line = self.read_line(max(0.0, deadline - time.monotonic()))
+            if line.startswith(prefix):
+                return line
+
+    def ready(self) -> tuple[int, int]:
+        """Wait for the reporter's handshake; return the child's (pid, pgid)."""
+        _, pid, pgid = self.expect("ready").split()
+        return int(pid), int(pgid)
+
+    def wait(self, timeout: float = TIMEOUT) -> int:
+        try:
+            return self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.kill()
+            raise
+
+    def stderr(self) -> str:
+        assert self.proc.stderr is not None
+        return self.proc.stderr.read().decode(errors="replace")
+
+    def kill(self) -> None:
+        """Teardown: SIGKILL pyinit's whole session and reap it."""
+        try:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        for pid in _session_members(self.proc.pid):
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        self.proc.wait(TIMEOUT)
+        for stream in (self.proc.stdout, self.proc.stderr):
+            if stream is not None:
+                stream.close()
+
+    def __enter__(self) -> Running:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.kill()
+
+
+def _session_members(sid: int) -> list[int]:
+    members = []
+    for proc in psutil.process_iter():
+        try:
+            if os.getsid(proc.pid) == sid:
+                members.append(proc.pid)
+        except (OSError, psutil.Error):
+            continue
+    return members
+
+
+def run_pyinit(
+    args: Sequence[str], timeout: float = TIMEOUT, pidns: bool = False, **kwargs: object
+) -> subprocess.CompletedProcess[str]:
+    argv = [*(UNSHARE if pidns else []), *PYINIT, *args]
+    return subprocess.run(  # noqa: S603 - test harness
+        argv,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        stdin=subprocess.DEVNULL,
+        start_new_session=True,
+        **kwargs,  # type: ignore[call-overload]
+    )
+
+
+def pidns_available() -> str | None:
+    """None when `unshare --pid` works here, else the reason it does not."""
+    if os.geteuid() != 0:
+        return "not root"
+    try:
+        result = subprocess.run(
+            [*UNSHARE, "true"], capture_output=True, text=True, timeout=TIMEOUT, check=False
+        )
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return f"unshare failed: {exc}"
+    return None if result.returncode == 0 else f"unshare failed: {result.stderr.strip()}"
+
+
+def zombies_in(pids: Sequence[int]) -> list[int]:
+    found = []
+    for pid in pids:
+        try:
+            if psutil.Process(pid).status() == psutil.STATUS_ZOMBIE:
+                found.append(pid)
+        except psutil.Error:
+            continue
+    return found

@@ -1,0 +1,73 @@
+"""A child for pyinit's tests: reports what it receives, on stdout, one line per event.
+
+    ready <pid> <pgid>          once its handlers are installed (the handshake)
+    got <SIGNAME> <monotonic>   for every signal it catches
+    cleanup <SIGNAME>           when a --exit-on signal arrives, just before exiting
+
+Options: --ignore SIG (repeatable), --exit-on SIG (exit with --code after "cleanup"),
+--code N (default 0), --write-file PATH (also append every line there).
+"""
+
+import argparse
+import os
+import signal
+import sys
+import time
+
+UNCATCHABLE = {signal.SIGKILL, signal.SIGSTOP}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--ignore", action="append", default=[])
+    parser.add_argument("--exit-on", action="append", default=[])
+    parser.add_argument("--code", type=int, default=0)
+    parser.add_argument("--write-file")
+    args = parser.parse_args()
+    ignored = {_number(name) for name in args.ignore}
+    exit_on = {_number(name) for name in args.exit_on}
+
+    def emit(line: str) -> None:
+        sys.stdout.write(line + "\n")
+        sys.stdout.flush()
+        if args.write_file:
+            with open(args.write_file, "a") as stream:
+                stream.write(line + "\n")
+
+    def on_signal(signum: int, _frame: object) -> None:
+        name = _name(signum)
+        emit(f"got {name} {time.monotonic():.6f}")
+        if signum in exit_on:
+            emit(f"cleanup {name}")
+            os._exit(args.code)
+
+    for signum in [*range(1, 32), *range(signal.SIGRTMIN, signal.SIGRTMAX + 1)]:
+        if signum in UNCATCHABLE or signum == signal.SIGCHLD:
+            continue
+        handler = signal.SIG_IGN if signum in ignored else on_signal
+        try:
+            signal.signal(signum, handler)
+        except (OSError, ValueError):
+            pass
+    emit(f"ready {os.getpid()} {os.getpgrp()}")
+    while True:
+        signal.pause()
+
+
+def _number(name: str) -> int:
+    name = name.upper().removeprefix("SIG")
+    if name.isdigit():
+        return int(name)
+    if name.startswith("RTMIN+"):
+        return signal.SIGRTMIN + int(name[6:])
+    return int(signal.Signals["SIG" + name])
+
+
+def _name(signum: int) -> str:
+    if signal.SIGRTMIN <= signum <= signal.SIGRTMAX:
+        return f"SIGRTMIN+{signum - signal.SIGRTMIN}"
+    return signal.Signals(signum).name
+
+
+if __name__ == "__main__":
+    main()
