@@ -33,7 +33,7 @@ Exit codes: the child's own code; 128+N if it was killed by signal N;
 """
 
 
-class CommaSeparated(click.ParamType):
+class CommaSeparated(click.ParamType):  # type: ignore[type-arg]
     """A repeatable option whose PYINIT_* variable is a comma-separated list."""
 
     name = "text"
@@ -94,15 +94,22 @@ def build_command(captured: list[options.Parsed]) -> click.Command:
 def _option(opt: options.Option) -> click.Option:
     decls = [opt.long, *([opt.short] if opt.short else []), opt.name]
     if opt.kind == options.FLAG:
-        return click.Option(decls, is_flag=True, default=None, help=opt.help, envvar=opt.env,
-                            show_envvar=True)
+        return click.Option(
+            decls, is_flag=True, default=None, help=opt.help, envvar=opt.env, show_envvar=True
+        )
     if opt.kind == options.COUNT:
         return click.Option(decls, count=True, help=opt.help, envvar=opt.env, show_envvar=True)
     if opt.kind == options.MULTI:
-        return click.Option(decls, multiple=True, type=CommaSeparated(), metavar=opt.metavar,
-                            help=opt.help, envvar=opt.env, show_envvar=True)
-    return click.Option(decls, metavar=opt.metavar, help=opt.help, envvar=opt.env,
-                        show_envvar=True)
+        return click.Option(
+            decls,
+            multiple=True,
+            type=CommaSeparated(),
+            metavar=opt.metavar,
+            help=opt.help,
+            envvar=opt.env,
+            show_envvar=True,
+        )
+    return click.Option(decls, metavar=opt.metavar, help=opt.help, envvar=opt.env, show_envvar=True)
 
 
 def _print_version(ctx: click.Context, _param: click.Parameter, value: object) -> None:

@@ -203,7 +203,8 @@ def _convert(command: tuple[str, ...], raw: dict[str, object]) -> dict[str, obje
         except ValueError as exc:
             raise ValueError(f"invalid {_OPTION_OF.get(name, name)}: {exc}") from None
     grace, delay = out["grace_period"], out["stop_delay"]
-    assert isinstance(grace, float) and isinstance(delay, float)
+    assert isinstance(grace, float)
+    assert isinstance(delay, float)
     if delay > 0 and delay >= grace:
         raise ValueError(
             f"--stop-delay ({delay:g}s) must be shorter than --grace-period ({grace:g}s): "

@@ -1,12 +1,13 @@
 """Lifecycle events, as short text lines or one JSON object per line, on stderr.
 
 Writing a log line must never stop PID 1: every write error (stderr closed, EPIPE, EAGAIN) is
-swallowed. Nothing here runs in signal context, because pyinit has no signal handlers. A switched-off
-level costs one comparison; json is imported only in json mode.
+swallowed. Nothing here runs in signal context, because pyinit has no signal handlers. A
+switched-off level costs one comparison; json is imported only in json mode.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 
@@ -50,7 +51,11 @@ class Log:
             label = "" if level >= ERROR else _LEVEL_NAMES[level] + ": "
             line = f"pyinit: {label}{message}\n"
         else:
-            record = {"ts": iso_timestamp(time.time()), "level": _LEVEL_NAMES[level], "event": name}
+            record: dict[str, object] = {
+                "ts": iso_timestamp(time.time()),
+                "level": _LEVEL_NAMES[level],
+                "event": name,
+            }
             record.update(fields)
             line = self._dumps(record, default=str, ensure_ascii=False) + "\n"
         self._write(line)
@@ -69,7 +74,5 @@ class Log:
 
     @staticmethod
     def _write(line: str) -> None:
-        try:
+        with contextlib.suppress(OSError):
             os.write(2, line.encode("utf-8", "backslashreplace"))
-        except OSError:
-            pass

@@ -16,9 +16,7 @@ ENV_PREFIX = "PYINIT_"
 class Option:
     __slots__ = ("help", "kind", "long", "metavar", "name", "short")
 
-    def __init__(
-        self, name: str, kind: str, help: str, metavar: str = "", short: str = ""
-    ) -> None:
+    def __init__(self, name: str, kind: str, help: str, metavar: str = "", short: str = "") -> None:
         self.name, self.kind, self.help, self.metavar, self.short = name, kind, help, metavar, short
         self.long = "--" + name.replace("_", "-")
 
@@ -28,36 +26,85 @@ class Option:
 
 
 OPTIONS = (
-    Option("grace_period", VALUE, "Time from the start of the stop until everything left is "
-           "SIGKILLed [default: 8s]. Set it a few seconds below the runtime's own "
-           "(terminationGracePeriodSeconds, docker stop -t).", "DURATION"),
-    Option("stop_delay", VALUE, "Keep everything running this long after the stop signal before "
-           "acting (replaces a preStop 'sleep'); a second stop signal cuts it short. Counts "
-           "against the grace period. [default: 0]", "DURATION"),
-    Option("stop_command", VALUE, "Run this command instead of forwarding the stop signal, e.g. "
-           "'nginx -s quit'; split like a shell would, no shell run. Falls back to the signal if "
-           "it cannot run or fails.", "CMD"),
-    Option("rewrite", MULTI, "Forward signal FROM as TO, or not at all with TO=DROP, e.g. "
-           "TERM:QUIT, WINCH:DROP. Repeatable; comma-separated in the environment.", "FROM:TO"),
-    Option("single_child", FLAG, "Forward signals to the main child only, not its whole "
-           "process group."),
-    Option("timeout", VALUE, "Stop the command after DURATION as if SIGTERM arrived; exit 124. "
-           "[default: no limit]", "DURATION"),
-    Option("keep_orphans", FLAG, "When the main child exits, leave its leftover descendants "
-           "running instead of stopping them."),
-    Option("remap_exit", MULTI, "Exit with TO where pyinit would exit with FROM (applied last), "
-           "e.g. 143:0. Repeatable; comma-separated in the environment.", "FROM:TO"),
+    Option(
+        "grace_period",
+        VALUE,
+        "Time from the start of the stop until everything left is "
+        "SIGKILLed [default: 8s]. Set it a few seconds below the runtime's own "
+        "(terminationGracePeriodSeconds, docker stop -t).",
+        "DURATION",
+    ),
+    Option(
+        "stop_delay",
+        VALUE,
+        "Keep everything running this long after the stop signal before "
+        "acting (replaces a preStop 'sleep'); a second stop signal cuts it short. Counts "
+        "against the grace period. [default: 0]",
+        "DURATION",
+    ),
+    Option(
+        "stop_command",
+        VALUE,
+        "Run this command instead of forwarding the stop signal, e.g. "
+        "'nginx -s quit'; split like a shell would, no shell run. Falls back to the signal if "
+        "it cannot run or fails.",
+        "CMD",
+    ),
+    Option(
+        "rewrite",
+        MULTI,
+        "Forward signal FROM as TO, or not at all with TO=DROP, e.g. "
+        "TERM:QUIT, WINCH:DROP. Repeatable; comma-separated in the environment.",
+        "FROM:TO",
+    ),
+    Option(
+        "single_child", FLAG, "Forward signals to the main child only, not its whole process group."
+    ),
+    Option(
+        "timeout",
+        VALUE,
+        "Stop the command after DURATION as if SIGTERM arrived; exit 124. [default: no limit]",
+        "DURATION",
+    ),
+    Option(
+        "keep_orphans",
+        FLAG,
+        "When the main child exits, leave its leftover descendants "
+        "running instead of stopping them.",
+    ),
+    Option(
+        "remap_exit",
+        MULTI,
+        "Exit with TO where pyinit would exit with FROM (applied last), "
+        "e.g. 143:0. Repeatable; comma-separated in the environment.",
+        "FROM:TO",
+    ),
     Option("report", VALUE, "Write a JSON outcome report to PATH at exit (atomically).", "PATH"),
-    Option("termination_log", VALUE, "Write a short summary of why the container stopped to PATH, "
-           "unless the app already wrote there; '' disables. [default: /dev/termination-log if "
-           "it exists and is writable]", "PATH"),
-    Option("log_format", VALUE, "Log as short text lines or one JSON object per line "
-           "(text|json). [default: text]", "FORMAT"),
-    Option("user", VALUE, "Run the command as USER (name or id), with its groups, or as "
-           "USER:GROUP; pyinit stays root.", "USER[:GROUP]"),
+    Option(
+        "termination_log",
+        VALUE,
+        "Write a short summary of why the container stopped to PATH, "
+        "unless the app already wrote there; '' disables. [default: /dev/termination-log if "
+        "it exists and is writable]",
+        "PATH",
+    ),
+    Option(
+        "log_format",
+        VALUE,
+        "Log as short text lines or one JSON object per line (text|json). [default: text]",
+        "FORMAT",
+    ),
+    Option(
+        "user",
+        VALUE,
+        "Run the command as USER (name or id), with its groups, or as "
+        "USER:GROUP; pyinit stays root.",
+        "USER[:GROUP]",
+    ),
     Option("pdeathsig", VALUE, "Send SIGNAL to the main child if pyinit dies.", "SIGNAL"),
-    Option("verbose", COUNT, "Log more: once for lifecycle events, twice for every signal.",
-           short="-v"),
+    Option(
+        "verbose", COUNT, "Log more: once for lifecycle events, twice for every signal.", short="-v"
+    ),
     Option("quiet", FLAG, "Log errors only.", short="-q"),
 )
 _BY_LONG = {opt.long: opt for opt in OPTIONS}

@@ -7,6 +7,7 @@ when a field changes meaning or disappears.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import time
@@ -175,10 +176,8 @@ def write_report(path: str, report: dict[str, object], log: Log) -> None:
         os.replace(temporary, path)
     except OSError as exc:
         log.warning("report_failed", f"failed to write report {path}: {exc.strerror or exc}")
-        try:
+        with contextlib.suppress(OSError):
             os.unlink(temporary)
-        except OSError:
-            pass
 
 
 __all__ = ["Outcome", "signal", "write_report", "write_termination_log"]

@@ -1,8 +1,8 @@
 """Which signals pyinit handles, and the only module that changes pyinit's own signal mask.
 
 Invariant: after `block_handled()`, every signal in HANDLED is blocked and at SIG_DFL, so it is
-consumed only by `wait_signal()` (sigwaitinfo / sigtimedwait) and never by a handler. No Python signal
-handler exists, so nothing ever runs in signal context.
+consumed only by `wait_signal()` (sigwaitinfo / sigtimedwait) and never by a handler. No Python
+signal handler exists, so nothing ever runs in signal context.
 """
 
 import signal
@@ -20,9 +20,7 @@ _STANDARD = range(1, 32)
 _REALTIME = range(signal.SIGRTMIN, signal.SIGRTMAX + 1)
 ALL_VALID = frozenset((*_STANDARD, *_REALTIME))
 
-FORWARDED: frozenset[int] = frozenset(
-    ALL_VALID - KERNEL_FAULT - _UNCATCHABLE - {signal.SIGCHLD}
-)
+FORWARDED: frozenset[int] = frozenset(ALL_VALID - KERNEL_FAULT - _UNCATCHABLE - {signal.SIGCHLD})
 HANDLED: frozenset[int] = FORWARDED | {signal.SIGCHLD}
 
 
@@ -70,10 +68,7 @@ def parse_signal(text: str) -> int:
     Raises ValueError with a message fit for the user.
     """
     spec = text.strip().upper()
-    if spec.isdigit():
-        number = int(spec)
-    else:
-        number = _named_signal(spec.removeprefix("SIG"))
+    number = int(spec) if spec.isdigit() else _named_signal(spec.removeprefix("SIG"))
     if number not in ALL_VALID:
         raise ValueError(f"{text!r} is not a valid signal")
     return number

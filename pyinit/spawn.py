@@ -9,6 +9,7 @@ it execs or `_exit`s. The protocol follows CPython's subprocess: the child write
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 
@@ -73,10 +74,8 @@ def spawn_child(argv: Sequence[str], setup: ChildSetup) -> int:
 def _set_group(pid: int) -> None:
     """Also done in the child; doing it here too means a signal sent to the group right after
     the fork cannot miss it (the classic shell race)."""
-    try:
+    with contextlib.suppress(OSError):  # EACCES: the child exec'd already, having done it itself
         os.setpgid(pid, pid)
-    except OSError:
-        pass  # EACCES: the child has exec'd already, so it did it itself
 
 
 def _read_all(fd: int) -> bytes:
@@ -133,10 +132,8 @@ def _become(argv: Sequence[str], setup: ChildSetup, error_fd: int, parent: int) 
 def _take_terminal(fd: int) -> None:
     """Become the terminal's foreground group. SIGTTOU is still blocked here, so a background
     caller is allowed to do this (tcsetpgrp(3))."""
-    try:
+    with contextlib.suppress(OSError):  # not our controlling terminal: run without one
         os.tcsetpgrp(fd, os.getpid())
-    except OSError:
-        pass  # not our controlling terminal after all: run without one, like a pipe
 
 
 def _switch_user(user: User) -> None:
@@ -147,7 +144,5 @@ def _switch_user(user: User) -> None:
 
 
 def _report(fd: int, stage: str, number: int) -> None:
-    try:
+    with contextlib.suppress(OSError):
         os.write(fd, f"{stage}:{number}".encode())
-    except OSError:
-        pass

@@ -30,8 +30,10 @@ MAX_CONSECUTIVE_ERRORS = 20
 
 def run(config: Config) -> int:
     """Supervise config.command to the end; return the exit code (never raises)."""
-    log = Log(level_for(config.verbose, config.quiet, config.log_format == "json"),
-              config.log_format == "json")
+    log = Log(
+        level_for(config.verbose, config.quiet, config.log_format == "json"),
+        config.log_format == "json",
+    )
     return Supervisor(config, log).run()
 
 
@@ -275,9 +277,7 @@ class Supervisor:
             self.stop_command_pid = spawn_child(command, self._setup(for_main=False))
         except (SpawnError, OSError) as exc:
             message = exc.message if isinstance(exc, SpawnError) else str(exc)
-            self.log.warning(
-                "stop_command_failed", f"{message}; forwarding the signal instead"
-            )
+            self.log.warning("stop_command_failed", f"{message}; forwarding the signal instead")
             return False
         self.log.info(
             "stop_command_started",
@@ -339,7 +339,7 @@ class Supervisor:
             deadline = time.monotonic() + state.KILL_WAIT
             while reaper.reap_children().children_left and time.monotonic() < deadline:
                 signals.wait_signal(state.KILL_RESCAN)
-        except BaseException as again:  # noqa: BLE001 - nothing left to do but exit
+        except BaseException as again:
             self.log.error("internal_error", f"cleanup failed too: {again!r}")
         return self._finish(exit_codes.PYINIT_FAILED, internal=True)
 

@@ -8,6 +8,7 @@ when pyinit itself is in the foreground; with no terminal nothing here does anyt
 
 from __future__ import annotations
 
+import contextlib
 import os
 
 
@@ -53,7 +54,7 @@ class Terminal:
 
     def _set_foreground(self, pgid: int) -> None:
         assert self.fd is not None
-        try:
-            os.tcsetpgrp(self.fd, pgid)  # SIGTTOU is blocked, so this works from the background
-        except OSError:
-            pass  # the group is gone or the terminal was hung up: nothing left to hand over
+        # SIGTTOU is blocked, so this works from the background too. It fails when the group is
+        # gone or the terminal was hung up: then there is nothing left to hand over.
+        with contextlib.suppress(OSError):
+            os.tcsetpgrp(self.fd, pgid)

@@ -8,6 +8,7 @@ imported only here and only when a stop reaches processes outside the group: it 
 
 from __future__ import annotations
 
+import contextlib
 import os
 
 from pyinit.signals import signal_name
@@ -34,15 +35,11 @@ def signal_everything(signum: int, group: int, is_pid1: bool, log: Log) -> list[
     """Send signum to the main child's group and to every other process pyinit answers for;
     return the live ones found just before (so a log can name them)."""
     found = list_processes(is_pid1)
-    try:
-        os.killpg(group, signum)  # first, and atomically, in case the scan missed a fork
-    except ProcessLookupError:
-        pass
+    with contextlib.suppress(ProcessLookupError):  # first, atomically: the scan may miss a fork
+        os.killpg(group, signum)
     if is_pid1:
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.kill(-1, signum)  # every process in the namespace but us
-        except ProcessLookupError:
-            pass
         return found
     import psutil
 

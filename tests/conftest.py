@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from helpers import pidns_available  # noqa: E402
+from helpers import pidns_available
 
 _PIDNS_REASON: list[str | None] = []
 
@@ -41,9 +40,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 @pytest.fixture(autouse=True)
-def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     """No PYINIT_* from the developer's shell may change what a test sees."""
     for name in list(os.environ):
         if name.startswith("PYINIT_"):
             monkeypatch.delenv(name)
-    yield

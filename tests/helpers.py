@@ -6,6 +6,7 @@ deadline; never a bare sleep.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import select
 import signal
@@ -58,7 +59,7 @@ class Running:
         argv = [*(UNSHARE if pidns else []), *PYINIT, *args]
         self.pidns = pidns
         self.started = time.monotonic()
-        self.proc = subprocess.Popen(  # noqa: S603 - test harness
+        self.proc: subprocess.Popen[bytes] = subprocess.Popen(
             argv,
             stdin=stdin,
             stdout=subprocess.PIPE,
@@ -128,19 +129,16 @@ class Running:
 
     def stderr(self) -> str:
         assert self.proc.stderr is not None
-        return self.proc.stderr.read().decode(errors="replace")
+        data: bytes = self.proc.stderr.read()
+        return data.decode(errors="replace")
 
     def kill(self) -> None:
         """Teardown: SIGKILL pyinit's whole session and reap it."""
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(self.proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
         for pid in _session_members(self.proc.pid):
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
         self.proc.wait(TIMEOUT)
         for stream in (self.proc.stdout, self.proc.stderr):
             if stream is not None:
@@ -168,7 +166,7 @@ def run_pyinit(
     args: Sequence[str], timeout: float = TIMEOUT, pidns: bool = False, **kwargs: object
 ) -> subprocess.CompletedProcess[str]:
     argv = [*(UNSHARE if pidns else []), *PYINIT, *args]
-    return subprocess.run(  # noqa: S603 - test harness
+    result: subprocess.CompletedProcess[str] = subprocess.run(
         argv,
         capture_output=True,
         text=True,
@@ -177,6 +175,7 @@ def run_pyinit(
         start_new_session=True,
         **kwargs,  # type: ignore[call-overload]
     )
+    return result
 
 
 def pidns_available() -> str | None:

@@ -9,6 +9,7 @@ Options: --ignore SIG (repeatable), --exit-on SIG (exit with --code after "clean
 """
 
 import argparse
+import contextlib
 import os
 import signal
 import sys
@@ -45,10 +46,8 @@ def main() -> None:
         if signum in UNCATCHABLE or signum == signal.SIGCHLD:
             continue
         handler = signal.SIG_IGN if signum in ignored else on_signal
-        try:
+        with contextlib.suppress(OSError, ValueError):
             signal.signal(signum, handler)
-        except (OSError, ValueError):
-            pass
     emit(f"ready {os.getpid()} {os.getpgrp()}")
     while True:
         signal.pause()
