@@ -1,0 +1,150 @@
+"""The stop sequence as pure transitions, driven by a fake clock."""
+
+from __future__ import annotations
+
+import signal
+
+import pytest
+
+from pyinit import state
+from pyinit.state import State
+
+TERM, INT, USR1 = signal.SIGTERM, signal.SIGINT, signal.SIGUSR1
+
+
+def make(grace: float = 10.0, delay: float = 0.0, timeout: float | None = None) -> State:
+    return State(now=100.0, grace=grace, delay=delay, timeout=timeout)
+
+
+def test_first_stop_signal_starts_the_stop_and_the_deadline() -> None:
+    """SIGTERM while running: perform the stop action and arm SIGKILL at now + grace."""
+    st = make(grace=10)
+    assert st.on_signal(TERM, 101.0) == [(state.STOP, TERM)]
+    assert st.phase == state.STOPPING
+    assert st.next_timeout(101.0) == pytest.approx(10.0)
+
+
+def test_other_signals_are_forwarded_and_start_nothing() -> None:
+    """SIGUSR1 is passed on; pyinit keeps sleeping with no deadline."""
+    st = make()
+    assert st.on_signal(USR1, 101.0) == [(state.FORWARD, USR1)]
+    assert st.phase == state.RUNNING
+    assert st.next_timeout(101.0) is None
+
+
+def test_second_stop_signal_is_forwarded_and_does_not_move_the_deadline() -> None:
+    """A repeated SIGTERM reaches the app again but buys no extra time."""
+    st = make(grace=10)
+    st.on_signal(TERM, 100.0)
+    assert st.on_signal(INT, 105.0) == [(state.FORWARD, INT)]
+    assert st.kill_at == pytest.approx(110.0)
+
+
+def test_escalates_to_sigkill_at_the_deadline() -> None:
+    """At stop + grace, everything left is SIGKILLed, then pyinit rescans for stragglers."""
+    st = make(grace=2)
+    st.on_signal(TERM, 100.0)
+    assert st.on_tick(101.9) == []
+    assert st.on_tick(102.0) == [(state.KILL_ALL, signal.SIGKILL)]
+    assert st.escalated
+    assert st.main_alive_at_kill
+    assert st.next_timeout(102.0) == pytest.approx(state.KILL_RESCAN)
+    assert st.on_tick(102.0 + state.KILL_RESCAN) == [(state.KILL_ALL, 0)]
+
+
+def test_gives_up_when_processes_survive_sigkill() -> None:
+    """A process stuck in D state must not keep pyinit waiting forever."""
+    st = make(grace=1)
+    st.on_signal(TERM, 100.0)
+    st.on_tick(101.0)
+    assert st.on_tick(101.0 + state.KILL_WAIT) == [(state.GIVE_UP, 0)]
+    assert st.done
+
+
+def test_stop_delay_waits_then_acts() -> None:
+    """--stop-delay: nothing happens until the delay is over, then the stop action runs."""
+    st = make(grace=10, delay=3)
+    assert st.on_signal(TERM, 100.0) == [(state.DELAY_BEGUN, TERM)]
+    assert st.next_timeout(100.0) == pytest.approx(3.0)
+    assert st.on_tick(102.9) == []
+    assert st.on_tick(103.0) == [(state.DELAY_ENDED, TERM), (state.STOP, TERM)]
+    assert st.kill_at == pytest.approx(110.0), "grace counts from the signal, not the delay's end"
+
+
+def test_second_stop_signal_cuts_the_delay_short() -> None:
+    """An impatient second Ctrl-C ends the delay at once."""
+    st = make(grace=10, delay=5)
+    st.on_signal(INT, 100.0)
+    assert st.on_signal(INT, 101.0) == [(state.DELAY_ENDED, INT), (state.STOP, INT)]
+    assert st.phase == state.STOPPING
+    assert st.kill_at == pytest.approx(110.0)
+
+
+def test_non_stop_signals_are_forwarded_during_the_delay() -> None:
+    """While the delay runs, the app still gets every other signal."""
+    st = make(grace=10, delay=5)
+    st.on_signal(TERM, 100.0)
+    assert st.on_signal(USR1, 101.0) == [(state.FORWARD, USR1)]
+    assert st.phase == state.DELAYING
+
+
+def test_timeout_starts_the_stop_like_sigterm() -> None:
+    """--timeout: at the limit the stop runs as for SIGTERM and the run counts as timed out."""
+    st = make(grace=5, timeout=60)
+    assert st.next_timeout(100.0) == pytest.approx(60.0)
+    assert st.on_tick(160.0) == [(state.STOP, TERM)]
+    assert st.timed_out
+    assert st.stop_cause == "timeout"
+    assert st.kill_at == pytest.approx(165.0)
+
+
+def test_timeout_does_not_fire_once_a_stop_began() -> None:
+    """A SIGTERM before the limit means the run was stopped, not timed out."""
+    st = make(grace=100, timeout=60)
+    st.on_signal(TERM, 100.0)
+    st.on_tick(170.0)
+    assert not st.timed_out
+
+
+def test_main_child_exit_alone_ends_the_run() -> None:
+    """No other process left: done at once."""
+    st = make()
+    assert st.on_main_exit(0, 101.0, children_left=False, keep_orphans=False) == []
+    assert st.done
+
+
+def test_main_child_exit_with_leftovers_terms_them_with_a_grace() -> None:
+    """Leftovers get SIGTERM and the grace period, then SIGKILL; tini and dumb-init exit at once."""
+    st = make(grace=4)
+    assert st.on_main_exit(0, 101.0, children_left=True, keep_orphans=False) == [
+        (state.TERM_ALL, TERM)
+    ]
+    assert st.phase == state.DRAINING
+    assert st.on_tick(105.0) == [(state.KILL_ALL, signal.SIGKILL)]
+    assert not st.main_alive_at_kill
+    st.on_children_gone()
+    assert st.done
+
+
+def test_keep_orphans_exits_with_the_main_child() -> None:
+    """--keep-orphans: leave leftovers alone."""
+    st = make()
+    assert st.on_main_exit(0, 101.0, children_left=True, keep_orphans=True) == []
+    assert st.done
+
+
+def test_main_exit_during_stop_keeps_the_original_deadline() -> None:
+    """Leftovers of a stop get SIGTERM too (setsid daemons never saw the group signal)."""
+    st = make(grace=10)
+    st.on_signal(TERM, 100.0)
+    assert st.on_main_exit(15, 103.0, children_left=True, keep_orphans=False) == [
+        (state.TERM_ALL, TERM)
+    ]
+    assert st.kill_at == pytest.approx(110.0)
+
+
+def test_children_gone_before_main_status_is_not_done() -> None:
+    """Only the main child's status ends the run."""
+    st = make()
+    st.on_children_gone()
+    assert not st.done
