@@ -7,11 +7,12 @@ switched-off level costs one comparison; json is imported only in json mode.
 
 from __future__ import annotations
 
-import contextlib
+import errno
 import os
 import time
 
 DEBUG, INFO, WARNING, ERROR = 10, 20, 30, 40
+_SILENT = 100
 _LEVEL_NAMES = {DEBUG: "debug", INFO: "info", WARNING: "warning", ERROR: "error"}
 
 
@@ -72,7 +73,11 @@ class Log:
     def error(self, name: str, message: str, **fields: object) -> None:
         self.event(ERROR, name, message, **fields)
 
-    @staticmethod
-    def _write(line: str) -> None:
-        with contextlib.suppress(OSError):
+    def _write(self, line: str) -> None:
+        try:
             os.write(2, line.encode("utf-8", "backslashreplace"))
+        except OSError as exc:
+            if exc.errno in (errno.EPIPE, errno.EBADF):
+                # A closed stderr never comes back, and every further write would raise
+                # another SIGPIPE at pyinit: stop writing for good.
+                self.level = _SILENT

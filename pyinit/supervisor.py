@@ -130,7 +130,7 @@ class Supervisor:
             return
         if info.si_pid == os.getpid() and info.si_code <= 0:
             # pyinit's own EPIPE/EFBIG raise SIGPIPE/SIGXFSZ at itself: not the app's business.
-            self.log.debug("signal_ignored", f"ignored {signal_name(signum)} pyinit sent itself")
+            # Not logged either: the failed log write is what raised it.
             return
         self.record.count(self.record.received, signum)
         if self.log.enabled(10) or signum in signals.STOP_TRIGGERS:

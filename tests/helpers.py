@@ -15,6 +15,7 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import psutil
 
@@ -163,7 +164,7 @@ def _session_members(sid: int) -> list[int]:
 
 
 def run_pyinit(
-    args: Sequence[str], timeout: float = TIMEOUT, pidns: bool = False, **kwargs: object
+    args: Sequence[str], timeout: float = TIMEOUT, pidns: bool = False, **kwargs: Any
 ) -> subprocess.CompletedProcess[str]:
     argv = [*(UNSHARE if pidns else []), *PYINIT, *args]
     result: subprocess.CompletedProcess[str] = subprocess.run(
@@ -173,7 +174,7 @@ def run_pyinit(
         timeout=timeout,
         stdin=subprocess.DEVNULL,
         start_new_session=True,
-        **kwargs,  # type: ignore[call-overload]
+        **kwargs,
     )
     return result
 

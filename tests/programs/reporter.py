@@ -63,9 +63,9 @@ def _number(name: str) -> int:
 
 
 def _name(signum: int) -> str:
-    if signal.SIGRTMIN <= signum <= signal.SIGRTMAX:
-        return f"SIGRTMIN+{signum - signal.SIGRTMIN}"
-    return signal.Signals(signum).name
+    from pyinit.signals import signal_name  # the same names the tests compare against
+
+    return signal_name(signum)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,149 @@
+"""Every catchable signal but CHLD and the faults reaches the main child (its group by default)."""
+
+from __future__ import annotations
+
+import signal
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pyinit.signals import FORWARDED, STOP_TRIGGERS, signal_name
+
+from helpers import Running, reporter
+
+pytestmark = pytest.mark.integration
+
+STANDARD = sorted(s for s in FORWARDED if s < 32 and s not in STOP_TRIGGERS)
+
+
+@pytest.mark.parametrize("signum", STANDARD, ids=signal_name)
+def test_forwards_each_standard_signal(signum: int) -> None:
+    """pyinit should pass every standard catchable signal on to the child unchanged."""
+    with Running(["--", *reporter()]) as run:
+        run.ready()
+        run.send(signum)
+        assert run.expect("got ").split()[1] == signal_name(signum)
+
+
+def test_forwards_real_time_signals_in_order() -> None:
+    """Real-time signals are forwarded too, each one (they queue, they do not coalesce)."""
+    rt = [signal.SIGRTMIN, signal.SIGRTMIN + 1, signal.SIGRTMIN + 5, signal.SIGRTMAX]
+    with Running(["--", *reporter()]) as run:
+        run.ready()
+        for signum in rt:
+            run.send(signum)
+            assert run.expect("got ").split()[1] == signal_name(signum)
+
+
+@pytest.mark.parametrize("signum", sorted(STOP_TRIGGERS), ids=signal_name)
+def test_forwards_stop_signals_and_returns_the_childs_code(signum: int) -> None:
+    """TERM, INT and QUIT reach the app, and its own exit code comes back."""
+    with Running(["--", *reporter("--exit-on", signal_name(signum), "--code", "3")]) as run:
+        run.ready()
+        run.send(signum)
+        assert run.expect("cleanup") == f"cleanup {signal_name(signum)}"
+        assert run.wait() == 3
+
+
+def test_sigterm_reaches_the_app_behind_sh_c() -> None:
+    """`sh -c 'app; echo done'`: the app gets SIGTERM because pyinit signals the whole group."""
+    app = " ".join(reporter("--exit-on", "TERM", "--code", "0"))
+    with Running(["--", "sh", "-c", f"{app}; echo shell-done"]) as run:
+        run.ready()
+        run.send(signal.SIGTERM)
+        assert run.expect("cleanup") == "cleanup SIGTERM"
+        assert run.wait() in (0, 143)  # the shell itself may die of the TERM first
+
+
+def test_single_child_signals_only_the_main_child(tmp_path: Path) -> None:
+    """--single-child: the shell gets SIGUSR1, its child in the same group does not."""
+    app = " ".join(reporter())
+    script = f"trap 'echo shell-got-usr1' USR1; {app} & wait; wait"
+    with Running(["--single-child", "--grace-period", "5", "--", "sh", "-c", script]) as run:
+        run.ready()
+        run.send(signal.SIGUSR1)
+        run.expect("shell-got-usr1")
+        run.send(signal.SIGTERM)  # kills the shell; the reporter then gets SIGTERM as a leftover
+        run.expect("got SIGTERM")
+        assert not any("SIGUSR1" in line for line in run.lines if line.startswith("got"))
+
+
+def test_does_not_forward_sigchld() -> None:
+    """SIGCHLD sent to pyinit is pyinit's business (it reaps), not the app's."""
+    with Running(["--", *reporter()]) as run:
+        run.ready()
+        run.send(signal.SIGCHLD)
+        run.send(signal.SIGUSR2)  # a marker: everything before it has been handled
+        assert run.expect("got ") == run.lines[-1]
+        assert run.lines[-1].split()[1] == "SIGUSR2"
+
+
+def test_child_runs_in_its_own_process_group() -> None:
+    """The main child leads a new process group, apart from pyinit's."""
+    with Running(["--", *reporter()]) as run:
+        pid, pgid = run.ready()
+        assert pid == pgid
+        import os
+
+        assert os.getpgid(run.proc.pid) != pgid
+
+
+def test_child_starts_with_clean_signal_state() -> None:
+    """Empty mask, nothing ignored: not even SIGPIPE/SIGXFSZ, which Python itself ignores."""
+    result_lines = _child_status_lines([])
+    assert result_lines["SigBlk"] == 0
+    assert result_lines["SigIgn"] == 0
+
+
+def test_child_signal_state_is_clean_even_if_pyinit_inherited_a_mess() -> None:
+    """A parent that blocked and ignored signals before starting pyinit changes nothing."""
+
+    def mess() -> None:
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM, signal.SIGUSR1, signal.SIGCHLD})
+        for signum in (signal.SIGHUP, signal.SIGINT, signal.SIGCHLD, signal.SIGUSR2):
+            signal.signal(signum, signal.SIG_IGN)
+
+    result_lines = _child_status_lines([], preexec_fn=mess)
+    assert result_lines["SigBlk"] == 0
+    assert result_lines["SigIgn"] == 0
+
+
+def _child_status_lines(args: list[str], **kwargs: Any) -> dict[str, int]:
+    from helpers import run_pyinit
+
+    result = run_pyinit([*args, "--", "cat", "/proc/self/status"], **kwargs)
+    assert result.returncode == 0, result.stderr
+    fields = dict(line.split(":\t", 1) for line in result.stdout.splitlines() if ":\t" in line)
+    return {key: int(fields[key], 16) for key in ("SigBlk", "SigIgn")}
+
+
+def test_self_inflicted_sigpipe_is_not_forwarded() -> None:
+    """pyinit writing logs into a closed pipe raises SIGPIPE at itself: the app must not get it."""
+    import os
+    import subprocess
+
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "pyinit", "-vv", "--", *reporter("--exit-on", "TERM")],
+        stdout=subprocess.PIPE,
+        stderr=write_end,
+        stdin=subprocess.DEVNULL,
+    )
+    os.close(write_end)
+    try:
+        assert proc.stdout is not None
+        assert proc.stdout.readline().startswith(b"ready")
+        proc.send_signal(signal.SIGUSR1)  # -vv logs it: EPIPE, SIGPIPE at pyinit itself
+        assert proc.stdout.readline().split()[1] == b"SIGUSR1"
+        proc.send_signal(signal.SIGUSR2)
+        assert proc.stdout.readline().split()[1] == b"SIGUSR2", "SIGPIPE must not be forwarded"
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(10) == 0
+    finally:
+        proc.kill()
+        proc.wait(10)
+        assert proc.stdout is not None
+        proc.stdout.close()
