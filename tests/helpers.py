@@ -33,6 +33,12 @@ def reporter(*args: str) -> list[str]:
     return program("reporter.py", *args)
 
 
+def until_ready_sh(path: object) -> str:
+    """Shell snippet that waits until a reporter writing to `path` printed its ready line, so a
+    script does not exit (and get its leftovers stopped) before they are set up."""
+    return f"until grep -q '^ready' {path} 2>/dev/null; do sleep 0.01; done"
+
+
 def sleep_until(condition: Callable[[], object], timeout: float = TIMEOUT) -> object:
     """Poll `condition` until it returns something truthy; fail after `timeout` seconds."""
     deadline = time.monotonic() + timeout

@@ -1,0 +1,88 @@
+"""pyinit as a true PID 1 (`unshare --pid --fork --mount-proc`): kernel signal protection,
+orphans re-parented to it, kill(-1) reaching the namespace."""
+
+from __future__ import annotations
+
+import signal
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+
+from helpers import Running, reporter, run_pyinit, sleep_until, until_ready_sh
+
+pytestmark = pytest.mark.pidns
+
+
+def test_child_runs_as_pid_2_under_pyinit_as_pid_1() -> None:
+    """Sanity of the set-up: pyinit is PID 1, the app is its child."""
+    result = run_pyinit(["--", "sh", "-c", 'echo "$$ $PPID"'], pidns=True)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["2", "1"]
+
+
+def test_kill_term_1_from_inside_stops_the_app() -> None:
+    """The PID-1 trap: a shell as PID 1 would drop this SIGTERM; pyinit forwards it (143)."""
+    result = run_pyinit(["--", "sh", "-c", "kill -TERM 1; exec sleep 30"], pidns=True)
+    assert result.returncode == 143
+
+
+def test_sigterm_from_outside_the_namespace_reaches_the_app() -> None:
+    """`docker stop` sends SIGTERM to PID 1 from outside: the app gets it and cleans up."""
+    with Running(["--", *reporter("--exit-on", "TERM", "--code", "0")], pidns=True) as run:
+        pid, _ = run.ready()
+        assert pid == 2
+        run.send(signal.SIGTERM)
+        run.expect("cleanup SIGTERM")
+        assert run.wait() == 0
+
+
+def test_non_stop_signals_sent_to_pid_1_are_forwarded() -> None:
+    """PID 1 has no default actions: without pyinit's forwarding, SIGUSR1 would vanish."""
+    with Running(["--", *reporter()], pidns=True) as run:
+        run.ready()
+        run.send(signal.SIGUSR1)
+        assert run.expect("got ").split()[1] == "SIGUSR1"
+
+
+def test_many_double_forked_orphans_leave_no_zombie() -> None:
+    """Orphans re-parented to PID 1 are all reaped."""
+    spawn = "for i in $(seq 300); do (sleep 0.01 &) ; done"
+    app = " ".join(reporter("--exit-on", "TERM"))
+    with Running(["--", "sh", "-c", f"{spawn}; exec {app}"], pidns=True) as run:
+        run.ready()
+        pyinit = psutil.Process(run.pyinit_pid)
+
+        def only_the_app_left() -> bool:
+            return [p.status() for p in pyinit.children()] == [psutil.STATUS_SLEEPING]
+
+        sleep_until(only_the_app_left)
+        run.send(signal.SIGTERM)
+        assert run.wait() == 0
+
+
+def test_escalation_kills_everything_in_the_namespace() -> None:
+    """At the deadline kill(-1) reaches every process, setsid daemons included."""
+    stubborn = " ".join(reporter("--ignore", "TERM"))
+    script = f"setsid {stubborn} & (setsid {stubborn} &) ; exec {stubborn}"
+    with Running(["--grace-period", "0.5", "--", "sh", "-c", script], pidns=True) as run:
+        for _ in range(3):
+            run.ready()
+        host_pids = [p.pid for p in psutil.Process(run.pyinit_pid).children(recursive=True)]
+        started = time.monotonic()
+        run.send(signal.SIGTERM)
+        assert run.wait() == 137
+        assert time.monotonic() - started < 2.5
+        assert not [pid for pid in host_pids if psutil.pid_exists(pid)]
+
+
+def test_main_child_exit_stops_leftovers_in_the_namespace(tmp_path: Path) -> None:
+    """As PID 1 too, leftovers get SIGTERM and time to clean up before pyinit exits."""
+    ready = tmp_path / "ready"
+    worker = " ".join(reporter("--exit-on", "TERM", "--code", "0", "--write-file", str(ready)))
+    script = f"setsid {worker} & {until_ready_sh(ready)}; exit 5"
+    with Running(["--", "sh", "-c", script], pidns=True) as run:
+        run.ready()
+        run.expect("cleanup SIGTERM")
+        assert run.wait() == 5
