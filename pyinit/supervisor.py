@@ -16,7 +16,7 @@ import time
 
 from pyinit import exit_codes, outcome, reaper, signals, state, tree
 from pyinit.errors import SpawnError
-from pyinit.log import Log, level_for
+from pyinit.log import DEBUG, Log, level_for
 from pyinit.signals import signal_name
 from pyinit.spawn import ChildSetup, spawn_child
 from pyinit.terminal import Terminal
@@ -52,6 +52,8 @@ class Supervisor:
         self.main_alive = False
         self.stop_command_pid: int | None = None
         self.env = _child_environment(config)
+        # Text logs stay short (stop signals only, unless -vv); JSON records every signal.
+        self.log_every_signal = config.log_format == "json" or log.enabled(DEBUG)
 
     # -- lifecycle -------------------------------------------------------------------------
     def run(self) -> int:
@@ -133,7 +135,7 @@ class Supervisor:
             # Not logged either: the failed log write is what raised it.
             return
         self.record.count(self.record.received, signum)
-        if self.log.enabled(10) or signum in signals.STOP_TRIGGERS:
+        if self.log_every_signal or signum in signals.STOP_TRIGGERS:
             self.log.info(
                 "signal_received",
                 f"received {signal_name(signum)} from pid {info.si_pid}",
@@ -231,7 +233,7 @@ class Supervisor:
             )
         if self._send_to_child(target):
             self.record.count(self.record.forwarded, target)
-            if self.log.enabled(10) or signum in signals.STOP_TRIGGERS:
+            if self.log_every_signal or signum in signals.STOP_TRIGGERS:
                 self.log.info(
                     "signal_forwarded",
                     f"forwarded {signal_name(target)} to "

@@ -53,6 +53,8 @@ def signal_everything(signum: int, group: int, is_pid1: bool, log: Log) -> list[
 
 def list_processes(is_pid1: bool) -> list[ProcessInfo]:
     """Live (non-zombie) processes that are ours: the namespace as PID 1, else descendants."""
+    if not _proc_is_ours():
+        return []
     import psutil
 
     me = os.getpid()
@@ -61,6 +63,15 @@ def list_processes(is_pid1: bool) -> list[ProcessInfo]:
         return [info for proc in candidates if (info := _describe(proc, me)) is not None]
     except psutil.Error:
         return []
+
+
+def _proc_is_ours() -> bool:
+    """/proc shows another PID namespace's pids when the runtime did not mount one for ours
+    (`unshare --pid --fork` without --mount-proc): then its listings would name strangers."""
+    try:
+        return os.readlink("/proc/self") == str(os.getpid())
+    except OSError:
+        return False
 
 
 def _describe(proc: object, me: int) -> ProcessInfo | None:
