@@ -31,5 +31,7 @@ def _text(cell: object) -> str:
 
 
 STOPS = Table(["case", "podman stop -t", "stop took (s)", "exit code", "what it shows"])
-ZERO_LOSS = Table(["scenario", "requests", "failed", "stop took (s)", "exit code"])
+ZERO_LOSS = Table(
+    ["scenario", "requests", "failed", "errors", "stop took (s)", "exit code", "app cleanup ran"]
+)
 TABLES = {"container stops": STOPS, "zero-loss stop under load": ZERO_LOSS}
