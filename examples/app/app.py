@@ -24,7 +24,6 @@ import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import FrameType
 from urllib.parse import parse_qs, urlsplit
 
 MAX_WORK = 30.0
@@ -57,22 +56,23 @@ class Server(ThreadingHTTPServer):
     request_queue_size = 128
 
 
+STOP_SIGNALS = {signal.SIGTERM, signal.SIGINT}
+
+
 def main() -> int:
     host = os.environ.get("HOST", "0.0.0.0")
     port = int(os.environ.get("PORT", "8080"))
-    stop = threading.Event()
-
-    def on_stop(signum: int, frame: FrameType | None) -> None:
-        print(f"got {signal.Signals(signum).name}: draining", flush=True)
-        stop.set()
-
-    signal.signal(signal.SIGTERM, on_stop)
-    signal.signal(signal.SIGINT, on_stop)
+    # Blocked before any thread starts, so every thread inherits the mask and the stop signal
+    # can only be taken by sigwait() below. With a Python handler instead, the kernel may deliver
+    # the signal to a request thread while the main thread sleeps in a lock wait that nothing
+    # then interrupts: the handler would run late, or never.
+    signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
     server = Server((host, port), Handler)
     serving = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
     serving.start()
     print(f"ready: pid {os.getpid()} serving on {host}:{port}", flush=True)
-    stop.wait()
+    signum = signal.sigwait(STOP_SIGNALS)
+    print(f"got {signal.Signals(signum).name}: draining", flush=True)
     started = time.monotonic()
     server.shutdown()  # no new connections are accepted from here on
     server.server_close()  # closes the listener, then waits for the requests in flight

@@ -98,7 +98,7 @@ def test_stop_under_load(app_image: str, scenario: Scenario) -> None:
     cleanup = "yes" if cleaned_up else "no"
     ZERO_LOSS.add(scenario.title, result.sent, result.failed, errors, took, code, cleanup)
     assert result.ok >= WARM_UP
-    assert code == scenario.exit_code
+    assert code == scenario.exit_code, box.lines
     assert cleaned_up == (code == 0)
     if scenario.zero_loss:
         assert result.failed == 0, result.errors
