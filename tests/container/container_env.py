@@ -75,11 +75,11 @@ def _tail(output: bytes) -> str:
 # -- tools ---------------------------------------------------------------------------------
 def ensure_tools() -> None:
     """Install podman, runc and debootstrap with apt when any is missing."""
+    if os.geteuid() != 0:
+        raise Unavailable("not root: the suite runs rootful podman and debootstrap")
     missing = sorted({pkg for cmd, pkg in TOOLS.items() if shutil.which(cmd) is None})
     if not missing:
         return
-    if os.geteuid() != 0:
-        raise Unavailable(f"{', '.join(missing)} missing and not root to install them")
     if shutil.which("apt-get") is None:
         raise Unavailable(f"{', '.join(missing)} missing and no apt-get to install them")
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
