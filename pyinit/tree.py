@@ -34,16 +34,19 @@ def signal_everything(signum: int, group: int, is_pid1: bool, log: Log) -> list[
     """Send signum to the main child's group and to every other process pyinit answers for;
     return the live ones found just before (so a log can name them)."""
     found = list_processes(is_pid1)
+    if is_pid1:
+        # Every process in the namespace but us, the group included, atomically. No killpg as
+        # well: the group would get the signal twice, and an app may take a second SIGTERM
+        # during its drain as "quit now".
+        try:
+            os.kill(-1, signum)
+        except ProcessLookupError:
+            pass
+        return found
     try:
         os.killpg(group, signum)  # first, and atomically, in case the scan missed a fork
     except ProcessLookupError:
         pass
-    if is_pid1:
-        try:
-            os.kill(-1, signum)  # every process in the namespace but us
-        except ProcessLookupError:
-            pass
-        return found
     import psutil
 
     for info in found:
