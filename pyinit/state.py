@@ -31,6 +31,7 @@ STOP = "stop"  # the stop action: run --stop-command, or forward the signal
 DELAY_BEGUN = "delay_begun"
 DELAY_ENDED = "delay_ended"
 TERM_ALL = "term_all"  # the main child is gone: SIGTERM everything left
+TERM_OUTSIDERS = "term_outsiders"  # ... but the group was already asked to stop: only the rest
 KILL_ALL = "kill_all"  # the grace period is over: SIGKILL everything left
 GIVE_UP = "give_up"  # processes survived SIGKILL for KILL_WAIT (stuck in D state)
 
@@ -116,8 +117,11 @@ class State:
         if self.kill_at is None:
             self.stop_began, self.stop_cause = now, "main_exited"
             self.kill_at = now + self.grace
+        # In STOPPING the group already got the stop action; a second SIGTERM mid-drain means
+        # "quit now" to many apps. Processes that left the group (setsid) never got anything.
+        kind = TERM_OUTSIDERS if self.phase == STOPPING else TERM_ALL
         self.phase = DRAINING
-        return [(TERM_ALL, signal.SIGTERM)]
+        return [(kind, signal.SIGTERM)]
 
     def on_children_gone(self) -> None:
         """No child is left at all; finished once the main child's status is known."""

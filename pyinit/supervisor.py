@@ -208,8 +208,9 @@ class Supervisor:
                 )
             elif kind == state.DELAY_ENDED:
                 self.log.info("stop_delay_ended", "stop delay over", signal=signal_name(signum))
-            elif kind == state.TERM_ALL:
-                self._term_leftovers()
+            elif kind in (state.TERM_ALL, state.TERM_OUTSIDERS):
+                # With --single-child the rest of the group never got the stop signal.
+                self._term_leftovers(kind == state.TERM_ALL or self.config.single_child)
             elif kind == state.KILL_ALL:
                 self._kill_everything()
             elif kind == state.GIVE_UP:
@@ -301,9 +302,11 @@ class Supervisor:
             )
             self._forward(self.state.stop_signal)
 
-    def _term_leftovers(self) -> None:
-        """The main child is gone but others remain: SIGTERM them all, grace period running."""
-        found = tree.signal_everything(signal.SIGTERM, self.main_pid, self.is_pid1, self.log)
+    def _term_leftovers(self, include_group: bool) -> None:
+        """The main child is gone but others remain: SIGTERM them, grace period running."""
+        found = tree.signal_everything(
+            signal.SIGTERM, self.main_pid, self.is_pid1, self.log, include_group
+        )
         self.log.info(
             "leftovers_terminated",
             f"sent SIGTERM to {len(found)} leftover process(es); SIGKILL in "

@@ -19,10 +19,10 @@ if TYPE_CHECKING:
 
 
 class ProcessInfo:
-    __slots__ = ("cmdline", "name", "pid")
+    __slots__ = ("cmdline", "name", "pgid", "pid")
 
-    def __init__(self, pid: int, name: str, cmdline: list[str]) -> None:
-        self.pid, self.name, self.cmdline = pid, name, cmdline
+    def __init__(self, pid: int, name: str, cmdline: list[str], pgid: int) -> None:
+        self.pid, self.name, self.cmdline, self.pgid = pid, name, cmdline, pgid
 
     def as_dict(self) -> dict[str, object]:
         return {"pid": self.pid, "name": self.name, "cmdline": self.cmdline}
@@ -31,24 +31,34 @@ class ProcessInfo:
         return f"{self.pid} ({self.name})"
 
 
-def signal_everything(signum: int, group: int, is_pid1: bool, log: Log) -> list[ProcessInfo]:
-    """Send signum to the main child's group and to every other process pyinit answers for;
-    return the live ones found just before (so a log can name them)."""
-    found = list_processes(is_pid1)
-    with contextlib.suppress(ProcessLookupError):  # first, atomically: the scan may miss a fork
-        os.killpg(group, signum)
-    if is_pid1:
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(-1, signum)  # every process in the namespace but us
-        return found
-    import psutil
+def signal_everything(
+    signum: int, group: int, is_pid1: bool, log: Log, include_group: bool = True
+) -> list[ProcessInfo]:
+    """Send signum once to every process pyinit answers for: the main child's group (unless
+    `include_group` is False, e.g. when it already got the stop signal) and everything outside it.
 
-    for info in found:
-        try:
-            psutil.Process(info.pid).send_signal(signum)
-        except psutil.Error as exc:
-            log.debug("signal_failed", f"failed to send {signal_name(signum)} to {info}: {exc}")
-    return found
+    Return the live processes found just before, so a log can name them. Each process gets the
+    signal exactly once: an app may take a second SIGTERM during its drain as "quit now".
+    """
+    found = list_processes(is_pid1)
+    if include_group:
+        if is_pid1:
+            # The whole namespace but us, the group included, atomically.
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(-1, signum)
+            return found
+        with contextlib.suppress(ProcessLookupError):  # atomic, in case the scan missed a fork
+            os.killpg(group, signum)
+    outside = [info for info in found if info.pgid != group]
+    if outside:
+        import psutil
+
+        for info in outside:
+            try:
+                psutil.Process(info.pid).send_signal(signum)  # checks the pid was not reused
+            except psutil.Error as exc:
+                log.debug("signal_failed", f"failed to send {signal_name(signum)} to {info}: {exc}")
+    return found if include_group else outside
 
 
 def list_processes(is_pid1: bool) -> list[ProcessInfo]:
@@ -84,6 +94,6 @@ def _describe(proc: object, me: int) -> ProcessInfo | None:
         with proc.oneshot():
             if proc.status() == psutil.STATUS_ZOMBIE:
                 return None
-            return ProcessInfo(proc.pid, proc.name(), proc.cmdline())
-    except psutil.Error:
+            return ProcessInfo(proc.pid, proc.name(), proc.cmdline(), os.getpgid(proc.pid))
+    except (psutil.Error, ProcessLookupError):
         return None

@@ -133,14 +133,24 @@ def test_keep_orphans_exits_with_the_main_child() -> None:
     assert st.done
 
 
-def test_main_exit_during_stop_keeps_the_original_deadline() -> None:
-    """Leftovers of a stop get SIGTERM too (setsid daemons never saw the group signal)."""
+def test_main_exit_during_stop_terms_only_processes_outside_the_group() -> None:
+    """Leftovers outside the group (setsid daemons) never saw the stop signal and get SIGTERM;
+    the group already did, and a second one mid-drain means "quit now" to many apps."""
     st = make(grace=10)
     st.on_signal(TERM, 100.0)
     assert st.on_main_exit(15, 103.0, children_left=True, keep_orphans=False) == [
-        (state.TERM_ALL, TERM)
+        (state.TERM_OUTSIDERS, TERM)
     ]
     assert st.kill_at == pytest.approx(110.0)
+
+
+def test_main_exit_during_the_delay_terms_everything() -> None:
+    """During --stop-delay nobody was told to stop yet: the whole group gets SIGTERM."""
+    st = make(grace=10, delay=5)
+    st.on_signal(TERM, 100.0)
+    assert st.on_main_exit(0, 101.0, children_left=True, keep_orphans=False) == [
+        (state.TERM_ALL, TERM)
+    ]
 
 
 def test_children_gone_before_main_status_is_not_done() -> None:

@@ -1,0 +1,362 @@
+"""Everything the container suite needs from the machine: podman, a base image, the app image.
+
+How a container runtime works on these machines (issue 7): podman with runc (Debian's default crun
+fails on the kernel's mixed cgroup set-up), explicit ulimits (root lacks CAP_SYS_RESOURCE), and no
+image registry: the base image is a Debian rootfs made with debootstrap from the APT mirror this
+machine is configured with (read at run time, never written down here) and `podman import`ed.
+The rootfs tarball is cached under CACHE_DIR, keyed by everything that goes into it, so a changed
+recipe or mirror rebuilds it and an unchanged one costs nothing on the next run.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import os
+import re
+import select
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+PROGRAMS = Path(__file__).parent / "programs"
+CACHE_DIR = Path(os.environ.get("PYINIT_E2E_CACHE", "/var/cache/pyinit-e2e"))
+PODMAN = ["podman", "--runtime", "runc"]
+ULIMITS = ["--ulimit", "nofile=1024:1024", "--ulimit", "nproc=1024:1024"]
+TOOLS = {"podman": "podman", "runc": "runc", "debootstrap": "debootstrap"}  # command: package
+BASE_PACKAGES = ("python3", "python3-venv")
+RECIPE_VERSION = 1  # bump when the way the rootfs is made changes
+APP_IMAGE = "localhost/pyinit-e2e-app:latest"
+INSTALL_TIMEOUT = 900.0
+BUILD_TIMEOUT = 600.0
+PODMAN_TIMEOUT = 60.0
+
+
+class Unavailable(Exception):
+    """This machine cannot run containers, for a reason outside the project (no root, no apt)."""
+
+
+def on_ci() -> bool:
+    return os.environ.get("CI") == "true"
+
+
+def run(
+    argv: Sequence[str], timeout: float, **kwargs: object
+) -> subprocess.CompletedProcess[bytes]:
+    """Run a set-up command; fail with its output when it fails."""
+    kwargs.setdefault("stdin", subprocess.DEVNULL)
+    result: subprocess.CompletedProcess[bytes] = subprocess.run(
+        list(argv),
+        capture_output=True,
+        timeout=timeout,
+        check=False,
+        **kwargs,  # type: ignore[call-overload]
+    )
+    if result.returncode != 0:
+        raise RuntimeError(
+            f"{' '.join(argv)} exited with {result.returncode}:\n"
+            f"{_tail(result.stdout)}\n{_tail(result.stderr)}"
+        )
+    return result
+
+
+def _tail(output: bytes) -> str:
+    return output[-3000:].decode(errors="replace")
+
+
+# -- tools ---------------------------------------------------------------------------------
+def ensure_tools() -> None:
+    """Install podman, runc and debootstrap with apt when any is missing."""
+    if os.geteuid() != 0:
+        raise Unavailable("not root: the suite runs rootful podman and debootstrap")
+    missing = sorted({pkg for cmd, pkg in TOOLS.items() if shutil.which(cmd) is None})
+    if not missing:
+        return
+    if shutil.which("apt-get") is None:
+        raise Unavailable(f"{', '.join(missing)} missing and no apt-get to install them")
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    run(["apt-get", "update"], INSTALL_TIMEOUT, env=env)
+    run(["apt-get", "install", "-y", *missing], INSTALL_TIMEOUT, env=env)
+
+
+# -- the base image ------------------------------------------------------------------------
+def debian_source() -> tuple[str, str]:
+    """(suite, mirror URI) of this machine's main Debian archive, from its APT sources."""
+    suite = _os_release().get("VERSION_CODENAME", "")
+    if not suite:
+        raise Unavailable("not a Debian machine (no VERSION_CODENAME in /etc/os-release)")
+    for uris, suites in _apt_sources():
+        if suite in suites and uris:
+            return suite, uris[0]
+    raise Unavailable(f"no APT source for {suite} in /etc/apt/sources.list(.d)")
+
+
+def _os_release() -> dict[str, str]:
+    values = {}
+    with contextlib.suppress(OSError):
+        for line in Path("/etc/os-release").read_text().splitlines():
+            key, _, value = line.partition("=")
+            values[key] = value.strip().strip('"')
+    return values
+
+
+def _apt_sources() -> Iterator[tuple[list[str], list[str]]]:
+    """(URIs, suites) of each `deb` source, one-line and deb822 formats alike."""
+    apt = Path("/etc/apt")
+    one_line = [apt / "sources.list", *sorted((apt / "sources.list.d").glob("*.list"))]
+    for path in one_line:
+        with contextlib.suppress(OSError):
+            for line in path.read_text().splitlines():
+                words = re.sub(r"\[[^]]*\]", "", line.split("#")[0]).split()
+                if len(words) >= 3 and words[0] == "deb":
+                    yield [words[1]], [words[2]]
+    for path in sorted((apt / "sources.list.d").glob("*.sources")):
+        with contextlib.suppress(OSError):
+            for stanza in re.split(r"\n\s*\n", path.read_text()):
+                fields = _deb822(stanza)
+                if "deb" in fields.get("types", "").split() and fields.get("enabled") != "no":
+                    yield fields.get("uris", "").split(), fields.get("suites", "").split()
+
+
+def _deb822(stanza: str) -> dict[str, str]:
+    fields: dict[str, str] = {}
+    for line in stanza.splitlines():
+        if line.startswith("#") or ":" not in line or line[:1].isspace():
+            continue
+        key, _, value = line.partition(":")
+        fields[key.strip().lower()] = value.strip()
+    return fields
+
+
+def base_image_key(suite: str, mirror: str) -> str:
+    recipe = f"{RECIPE_VERSION}|{suite}|{mirror}|{','.join(BASE_PACKAGES)}|{os.uname().machine}"
+    return hashlib.sha256(recipe.encode()).hexdigest()[:16]
+
+
+def ensure_base_image() -> str:
+    """The name of the imported Debian base image, made (or re-imported) when missing."""
+    suite, mirror = debian_source()
+    key = base_image_key(suite, mirror)
+    image = f"localhost/pyinit-e2e-base:{key}"
+    CACHE_DIR.mkdir(parents=True, exist_ok=True)
+    with _cache_lock():
+        if _image_exists(image):
+            return image
+        tarball = CACHE_DIR / f"rootfs-{key}.tar"
+        if not tarball.exists():
+            _make_rootfs_tarball(suite, mirror, tarball)
+        with tarball.open("rb") as stream:
+            run([*PODMAN, "import", "-", image], BUILD_TIMEOUT, stdin=stream)
+        _drop_stale_tarballs(keep=tarball)
+    return image
+
+
+@contextlib.contextmanager
+def _cache_lock() -> Iterator[None]:
+    """Two runs on one machine must not debootstrap into the same place at once."""
+    with (CACHE_DIR / "lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
+
+
+def _image_exists(image: str) -> bool:
+    result = subprocess.run(
+        [*PODMAN, "image", "exists", image], timeout=PODMAN_TIMEOUT, check=False
+    )
+    return result.returncode == 0
+
+
+def _make_rootfs_tarball(suite: str, mirror: str, tarball: Path) -> None:
+    rootfs = CACHE_DIR / f"rootfs-{tarball.stem}"
+    shutil.rmtree(rootfs, ignore_errors=True)
+    try:
+        run(
+            [
+                "debootstrap",
+                "--variant=minbase",
+                f"--include={','.join(BASE_PACKAGES)}",
+                suite,
+                str(rootfs),
+                mirror,
+            ],
+            BUILD_TIMEOUT,
+        )
+        for junk in ("var/cache/apt", "var/lib/apt/lists", "usr/share/doc", "usr/share/man"):
+            shutil.rmtree(rootfs / junk, ignore_errors=True)
+        partial = tarball.with_suffix(".partial")
+        run(["tar", "-C", str(rootfs), "-cf", str(partial), "."], BUILD_TIMEOUT)
+        partial.rename(tarball)  # only a complete tarball ever has the final name
+    finally:
+        shutil.rmtree(rootfs, ignore_errors=True)
+
+
+def _drop_stale_tarballs(keep: Path) -> None:
+    for old in CACHE_DIR.glob("rootfs-*.tar"):
+        if old != keep:
+            old.unlink(missing_ok=True)
+
+
+# -- the app image -------------------------------------------------------------------------
+def build_app_image(base_image: str) -> str:
+    """Build Dockerfile.example as a user without network would: wheels made on the host."""
+    with tempfile.TemporaryDirectory(prefix="pyinit-e2e-context-") as tmp:
+        context = Path(tmp)
+        shutil.copy(ROOT / "Dockerfile.example", context / "Dockerfile.example")
+        shutil.copytree(ROOT / "examples" / "app", context / "examples" / "app")
+        wheelhouse = context / "examples" / "wheelhouse"
+        wheelhouse.mkdir()
+        run(
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "wheel",
+                "--quiet",
+                "--wheel-dir",
+                str(wheelhouse),
+                str(ROOT),
+            ],
+            BUILD_TIMEOUT,
+        )
+        run(
+            [
+                *PODMAN,
+                "build",
+                "--pull=never",
+                "--runtime",
+                "runc",
+                *ULIMITS,
+                "--build-arg",
+                f"BASE_IMAGE={base_image}",
+                "--build-arg",
+                "PIP_INSTALL_OPTS=--no-index",
+                "-f",
+                "Dockerfile.example",
+                "-t",
+                APP_IMAGE,
+                str(context),
+            ],
+            BUILD_TIMEOUT,
+        )
+    return APP_IMAGE
+
+
+# -- running containers --------------------------------------------------------------------
+class Container:
+    """`podman run` attached, with a line-reading stdout; removed (forcefully) on exit."""
+
+    def __init__(
+        self,
+        image: str,
+        command: Sequence[str] = (),
+        *,
+        options: Sequence[str] = ("--network", "none"),
+        entrypoint: str | None = None,
+        env: dict[str, str] | None = None,
+        volumes: Sequence[tuple[Path, str]] = (),
+    ) -> None:
+        self.name = f"pyinit-e2e-{uuid.uuid4().hex[:12]}"
+        argv = [*PODMAN, "run", "--name", self.name, *ULIMITS, *options]
+        if entrypoint is not None:
+            argv += ["--entrypoint", entrypoint]
+        for key, value in (env or {}).items():
+            argv += ["--env", f"{key}={value}"]
+        for host, inside in volumes:
+            argv += ["--volume", f"{host}:{inside}"]
+        self.stderr_file = tempfile.TemporaryFile()  # noqa: SIM115 - closed by remove()
+        self.proc = subprocess.Popen(
+            [*argv, image, *command],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=self.stderr_file,
+            start_new_session=True,
+        )
+        self._buffer = b""
+        self.lines: list[str] = []
+        self.exited_at: float | None = None
+
+    def read_line(self, timeout: float) -> str:
+        deadline = time.monotonic() + timeout
+        assert self.proc.stdout is not None
+        fd = self.proc.stdout.fileno()
+        while b"\n" not in self._buffer:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise AssertionError(f"no line within {timeout}s; got {self.lines}{self._tail()}")
+            ready, _, _ = select.select([fd], [], [], left)
+            if ready:
+                chunk = os.read(fd, 65536)
+                if not chunk:
+                    raise AssertionError(f"output closed; lines: {self.lines}{self._tail()}")
+                self._buffer += chunk
+        line, _, self._buffer = self._buffer.partition(b"\n")
+        self.lines.append(line.decode(errors="replace"))
+        return self.lines[-1]
+
+    def expect(self, prefix: str, timeout: float = 30.0) -> str:
+        """Read lines until one starts with `prefix` (the handshake); return it."""
+        deadline = time.monotonic() + timeout
+        while True:
+            line = self.read_line(max(0.0, deadline - time.monotonic()))
+            if line.startswith(prefix):
+                return line
+
+    def rest_of_output(self, timeout: float = 10.0) -> list[str]:
+        """Every line until the container's output closes."""
+        with contextlib.suppress(AssertionError):
+            while True:
+                self.read_line(timeout)
+        return self.lines
+
+    def stop(self, timeout: int) -> float:
+        """`podman stop -t timeout`; the seconds it took."""
+        started = time.monotonic()
+        run([*PODMAN, "stop", "-t", str(timeout), self.name], timeout + PODMAN_TIMEOUT)
+        return time.monotonic() - started
+
+    def wait(self, timeout: float = PODMAN_TIMEOUT) -> int:
+        """The container's exit code, as `podman run` passes it on."""
+        code = self.proc.wait(timeout)
+        self.exited_at = time.monotonic()
+        return code
+
+    def stderr(self) -> str:
+        self.stderr_file.seek(0)
+        return self.stderr_file.read().decode(errors="replace")
+
+    def _tail(self) -> str:
+        return f"; stderr: {self.stderr()[-2000:]!r}"
+
+    def remove(self) -> None:
+        subprocess.run(
+            [*PODMAN, "rm", "--force", "--time", "0", "--ignore", self.name],
+            capture_output=True,
+            timeout=PODMAN_TIMEOUT,
+            check=False,
+        )
+        if self.proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(PODMAN_TIMEOUT)
+        if self.proc.stdout is not None:
+            self.proc.stdout.close()
+        self.stderr_file.close()
+
+    def __enter__(self) -> Container:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.remove()
+
+
+def program(name: str) -> tuple[Path, str]:
+    """A volume that shows tests/container/programs/NAME inside the container as /t/NAME."""
+    return PROGRAMS / name, f"/t/{name}:ro"
