@@ -98,7 +98,7 @@ class Supervisor:
         return ChildSetup(
             user=self.config.user,
             pdeathsig=self.config.pdeathsig if for_main else None,
-            terminal_fd=self.terminal.fd if for_main else None,
+            terminal_fd=self.terminal.handoff_fd() if for_main else None,
             env=self.env,
         )
 

@@ -261,6 +261,21 @@ def test_wrapper_ctrl_z_stops_the_job_and_fg_resumes_it(terminals: Terminals) ->
     assert "status=0" in run_in_shell(shell, "echo status=$?")
 
 
+def test_wrapper_started_in_background_leaves_the_terminal_until_fg(terminals: Terminals) -> None:
+    shell = spawn_shell(terminals)
+    shell.sendline(pyinit_in(python_child(ECHO_LOOP)) + " &")
+    shell.expect_exact("LOOP-READY False")  # pyinit did not steal the shell's terminal
+    # Its first read stops the child (SIGTTIN); pyinit stops too, so the shell sees the job stop.
+    shell.expect(r"\[1\][+-]? +Stopped")
+    assert "still-mine" in run_in_shell(shell, "echo still-mine")
+    shell.sendline("fg")
+    shell.sendline("typed")
+    shell.expect_exact("echo:typed")
+    shell.sendeof()
+    shell.expect_exact(PROMPT)
+    assert "status=0" in run_in_shell(shell, "echo status=$?")
+
+
 def test_background_pyinit_may_write_with_tostop(terminals: Terminals) -> None:
     """pyinit's own log lines never get it stopped by SIGTTOU (it keeps SIGTTOU blocked)."""
     shell = spawn_shell(terminals)
