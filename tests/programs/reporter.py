@@ -11,7 +11,6 @@ Options: --ignore SIG (repeatable), --exit-on SIG (exit with --code after "clean
 import argparse
 import os
 import signal
-import sys
 import time
 
 UNCATCHABLE = {signal.SIGKILL, signal.SIGSTOP}
@@ -28,8 +27,9 @@ def main() -> None:
     exit_on = {_number(name) for name in args.exit_on}
 
     def emit(line: str) -> None:
-        sys.stdout.write(line + "\n")
-        sys.stdout.flush()
+        # os.write, not sys.stdout: a handler that runs while the "ready" line is being written
+        # would make a reentrant call into the buffered writer and die with RuntimeError.
+        os.write(1, (line + "\n").encode())
         if args.write_file:
             with open(args.write_file, "a") as stream:
                 stream.write(line + "\n")
