@@ -181,8 +181,17 @@ class Supervisor:
     def _follow_stopped_child(self) -> None:
         """Job control as a wrapper in an interactive shell: when the app is stopped (Ctrl-Z),
         stop pyinit too so the shell sees its job stop; the shell's SIGCONT resumes us and we
-        pass it on. As PID 1, or with no terminal (CI), there is no job control to serve."""
-        if self.is_pid1 or self.terminal.fd is None:
+        pass it on. With no terminal (CI) there is no job control to serve. As PID 1 or session
+        leader nobody could resume a stopped pyinit (and it would stop answering signals), so
+        the child alone stays stopped until a SIGCONT, which pyinit forwards."""
+        if self.terminal.fd is None:
+            return
+        if self.is_pid1 or not self.terminal.has_job_control():
+            self.log.warning(
+                "child_stopped",
+                "main child stopped; it stays stopped until pyinit gets a SIGCONT "
+                "(no job control above pyinit)",
+            )
             return
         self.log.info("suspended", "main child stopped; stopping pyinit too (job control)")
         self.terminal.take_back(self.main_pid)

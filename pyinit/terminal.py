@@ -39,6 +39,12 @@ class Terminal:
         a pyinit started in the background must not steal the terminal from the shell."""
         return self.fd if self.fd is not None and self.is_foreground() else None
 
+    def has_job_control(self) -> bool:
+        """Can a shell resume pyinit if it stops itself? Not when pyinit's group is its session
+        leader's (a bare pty, `setsid`, PID 1): nobody above does job control there, and the
+        kernel treats that group as orphaned."""
+        return self.fd is not None and os.getpgrp() != os.getsid(0)
+
     def is_foreground(self) -> bool:
         """Is pyinit's own group in the foreground (e.g. after the shell's `fg`)?"""
         return self._foreground() == os.getpgrp()

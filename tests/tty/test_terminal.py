@@ -18,6 +18,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import pexpect
+import psutil
 import pytest
 from helpers import (
     PYINIT,
@@ -26,6 +27,7 @@ from helpers import (
     Running,
     _session_members,
     reporter,
+    sleep_until,
 )
 
 pytestmark = [pytest.mark.integration, pytest.mark.tty]
@@ -287,6 +289,42 @@ def test_background_pyinit_may_write_with_tostop(terminals: Terminals) -> None:
     shell.sendline("wait %1; echo status=$?")
     shell.expect(r"status=(\d+)")
     assert matched(shell) == "143"
+
+
+# -- nobody above pyinit does job control -----------------------------------------------------
+@pytest.mark.parametrize("pidns", [WRAPPER, PIDNS])
+def test_stopped_child_waits_for_sigcont_without_job_control(
+    terminals: Terminals, pidns: bool
+) -> None:
+    """As PID 1, or as a session leader, no shell can resume pyinit: it stays running (and
+    answers signals), the child stays stopped until a SIGCONT, which pyinit forwards."""
+    child = spawn_pyinit(terminals, ["-v", "--", *python_child(ECHO_LOOP)], pidns)
+    child.expect_exact("LOOP-READY True")
+    child.sendcontrol("z")
+    child.expect_exact("stays stopped until pyinit gets a SIGCONT")
+    assert child.pid is not None
+    pyinit = _pyinit_process(child.pid, pidns)
+    app = pyinit.children()[0]
+    assert app.status() == psutil.STATUS_STOPPED
+    assert pyinit.status() != psutil.STATUS_STOPPED
+    pyinit.send_signal(signal.SIGCONT)
+    sleep_until(lambda: app.status() != psutil.STATUS_STOPPED)
+    child.sendline("again")
+    child.expect_exact("echo:again")
+    child.sendeof()
+    _, status = finish(child)
+    assert status == 0
+
+
+def _pyinit_process(session_leader: int, pidns: bool) -> psutil.Process:
+    leader = psutil.Process(session_leader)
+    if not pidns:
+        return leader
+    found = sleep_until(leader.children)
+    assert isinstance(found, list)
+    first = found[0]
+    assert isinstance(first, psutil.Process)
+    return first
 
 
 # -- no terminal ----------------------------------------------------------------------------
