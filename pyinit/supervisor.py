@@ -195,7 +195,9 @@ class Supervisor:
             return
         self.log.info("suspended", "main child stopped; stopping pyinit too (job control)")
         self.terminal.take_back(self.main_pid)
-        os.kill(os.getpid(), signal.SIGSTOP)
+        # The whole group, as Ctrl-Z would have: a `bash -c`/script parent or a pipeline peer
+        # in pyinit's job must stop too, or the shell never sees the job stop.
+        os.killpg(os.getpgrp(), signal.SIGSTOP)
 
     # -- actions ---------------------------------------------------------------------------
     def _perform(self, actions: list[state.Action]) -> None:

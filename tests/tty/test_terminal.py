@@ -263,6 +263,23 @@ def test_wrapper_ctrl_z_stops_the_job_and_fg_resumes_it(terminals: Terminals) ->
     assert "status=0" in run_in_shell(shell, "echo status=$?")
 
 
+def test_wrapper_inside_a_script_stops_the_whole_job(terminals: Terminals) -> None:
+    """A non-interactive parent (`bash -c`, a script) shares pyinit's job: Ctrl-Z must stop it
+    as well, as it would without pyinit, or the user's shell never sees the job stop."""
+    shell = spawn_shell(terminals)
+    script = pyinit_in(python_child(ECHO_LOOP)) + "; echo after-$?"
+    shell.sendline(shlex.join(["bash", "-c", script]))
+    shell.expect_exact("LOOP-READY True")
+    shell.sendcontrol("z")
+    shell.expect(r"\[1\][+-]? +Stopped +bash -c")
+    shell.expect_exact(PROMPT)
+    shell.sendline("fg")
+    shell.sendline("again")
+    shell.expect_exact("echo:again")
+    shell.sendeof()
+    shell.expect_exact("after-0")
+
+
 def test_wrapper_started_in_background_leaves_the_terminal_until_fg(terminals: Terminals) -> None:
     shell = spawn_shell(terminals)
     shell.sendline(pyinit_in(python_child(ECHO_LOOP)) + " &")
