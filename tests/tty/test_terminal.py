@@ -235,6 +235,23 @@ def test_interactive_bash_has_job_control(terminals: Terminals, pidns: bool) -> 
         assert warning not in rest
 
 
+def test_leftovers_get_no_sighup_when_pyinit_exits(terminals: Terminals, tmp_path: Path) -> None:
+    """A session leader's exit sends SIGHUP to the terminal's foreground group: pyinit gives the
+    terminal back to its own group first, so processes left in the child's group (here kept by
+    --keep-orphans) are not hung up by pyinit's own exit."""
+    record = tmp_path / "reporter.log"
+    leftover = shlex.join(reporter("--write-file", str(record)))
+    script = f"{leftover} >/dev/null 2>&1 </dev/null & until [ -s {record} ]; do sleep 0.01; done"
+    child = spawn_pyinit(terminals, ["--keep-orphans", "--", "sh", "-c", script], pidns=False)
+    _, status = finish(child)
+    assert status == 0
+    _, pid, _ = record.read_text().split()[:3]
+    os.kill(int(pid), signal.SIGUSR1)  # delivered after any SIGHUP already pending (1 < 10)
+    sleep_until(lambda: "got SIGUSR1" in record.read_text())
+    os.kill(int(pid), signal.SIGKILL)
+    assert got_lines(record.read_text()) == ["SIGUSR1"]
+
+
 # -- pyinit as a job of the user's interactive shell ------------------------------------------
 def test_wrapper_ctrl_z_stops_the_job_and_fg_resumes_it(terminals: Terminals) -> None:
     shell = spawn_shell(terminals)
