@@ -266,9 +266,11 @@ def test_wrapper_ctrl_z_stops_the_job_and_fg_resumes_it(terminals: Terminals) ->
     shell.sendline("again")
     shell.expect_exact("echo:again")
 
-    # In the background the child's read stops it (SIGTTIN); pyinit follows, as the job.
-    shell.sendcontrol("z")
+    # A SIGTSTP sent to pyinit itself is forwarded; the child's stop then stops the job.
+    assert shell.pid is not None
+    os.kill(psutil.Process(shell.pid).children()[0].pid, signal.SIGTSTP)
     shell.expect(r"\[1\][+-]? +Stopped")
+    # In the background the child's read stops it (SIGTTIN); pyinit follows, as the job.
     shell.expect_exact(PROMPT)
     shell.sendline("bg")
     shell.expect(r"\[1\][+-]? +Stopped")
@@ -327,17 +329,21 @@ def test_background_pyinit_may_write_with_tostop(terminals: Terminals) -> None:
 
 # -- nobody above pyinit does job control -----------------------------------------------------
 @pytest.mark.parametrize("pidns", [WRAPPER, PIDNS])
+@pytest.mark.parametrize("how", ["ctrl-z", "sigtstp-to-pyinit"])
 def test_stopped_child_waits_for_sigcont_without_job_control(
-    terminals: Terminals, pidns: bool
+    terminals: Terminals, pidns: bool, how: str
 ) -> None:
     """As PID 1, or as a session leader, no shell can resume pyinit: it stays running (and
     answers signals), the child stays stopped until a SIGCONT, which pyinit forwards."""
     child = spawn_pyinit(terminals, ["-v", "--", *python_child(ECHO_LOOP)], pidns)
     child.expect_exact("LOOP-READY True")
-    child.sendcontrol("z")
-    child.expect_exact("stays stopped until pyinit gets a SIGCONT")
     assert child.pid is not None
     pyinit = _pyinit_process(child.pid, pidns)
+    if how == "ctrl-z":
+        child.sendcontrol("z")
+    else:
+        pyinit.send_signal(signal.SIGTSTP)
+    child.expect_exact("stays stopped until pyinit gets a SIGCONT")
     app = pyinit.children()[0]
     assert app.status() == psutil.STATUS_STOPPED
     assert pyinit.status() != psutil.STATUS_STOPPED
