@@ -368,8 +368,9 @@ def _pyinit_process(session_leader: int, pidns: bool) -> psutil.Process:
 
 
 # -- no terminal ----------------------------------------------------------------------------
+@pytest.mark.parametrize("pidns", [WRAPPER, PIDNS])
 @pytest.mark.parametrize("stdin", ["devnull", "foreign-pty"])
-def test_without_a_terminal_nothing_happens(stdin: str) -> None:
+def test_without_a_terminal_nothing_happens(stdin: str, pidns: bool) -> None:
     """/dev/null, or a tty that is not pyinit's controlling terminal: no ioctl errors, and the
     child gets exactly the signals sent to pyinit, job-control ones included."""
     master, slave = os.openpty()
@@ -377,6 +378,7 @@ def test_without_a_terminal_nothing_happens(stdin: str) -> None:
         with Running(
             ["-vv", "--", *reporter("--exit-on", "SIGTERM")],
             stdin=slave if stdin == "foreign-pty" else subprocess.DEVNULL,
+            pidns=pidns,
         ) as run:
             run.ready()
             for signum, name in ((signal.SIGTSTP, "got SIGTSTP"), (signal.SIGCONT, "got SIGCONT")):
