@@ -102,7 +102,7 @@ class Supervisor:
         return ChildSetup(
             user=self.config.user,
             pdeathsig=self.config.pdeathsig if for_main else None,
-            terminal_fd=self.terminal.fd if for_main else None,
+            terminal_fd=self.terminal.handoff_fd() if for_main else None,
             env=self.env,
         )
 
@@ -185,12 +185,23 @@ class Supervisor:
     def _follow_stopped_child(self) -> None:
         """Job control as a wrapper in an interactive shell: when the app is stopped (Ctrl-Z),
         stop pyinit too so the shell sees its job stop; the shell's SIGCONT resumes us and we
-        pass it on. As PID 1, or with no terminal (CI), there is no job control to serve."""
-        if self.is_pid1 or self.terminal.fd is None:
+        pass it on. With no terminal (CI) there is no job control to serve. As PID 1 or session
+        leader nobody could resume a stopped pyinit (and it would stop answering signals), so
+        the child alone stays stopped until a SIGCONT, which pyinit forwards."""
+        if self.terminal.fd is None:
+            return
+        if self.is_pid1 or not self.terminal.has_job_control():
+            self.log.warning(
+                "child_stopped",
+                "main child stopped; it stays stopped until pyinit gets a SIGCONT "
+                "(no job control above pyinit)",
+            )
             return
         self.log.info("suspended", "main child stopped; stopping pyinit too (job control)")
         self.terminal.take_back(self.main_pid)
-        os.kill(os.getpid(), signal.SIGSTOP)
+        # The whole group, as Ctrl-Z would have: a `bash -c`/script parent or a pipeline peer
+        # in pyinit's job must stop too, or the shell never sees the job stop.
+        os.killpg(os.getpgrp(), signal.SIGSTOP)
 
     # -- actions ---------------------------------------------------------------------------
     def _perform(self, actions: list[state.Action]) -> None:

@@ -3,7 +3,9 @@
 pyinit keeps the child in its own session (like tini, unlike dumb-init's setsid mode) and makes the
 child's group the terminal's foreground group, so Ctrl-C, Ctrl-\\, Ctrl-Z and SIGWINCH go from the
 kernel straight to the app, and an interactive shell gets job control. The hand-off happens only
-when pyinit itself is in the foreground; with no terminal nothing here does anything or logs.
+when pyinit itself is in the foreground: at the start, and again after the shell's `fg` (SIGCONT)
+for a pyinit that was started or put in the background. With no terminal nothing here does
+anything or logs.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import os
 
 
 class Terminal:
-    """The controlling terminal pyinit found at start, if it was in its foreground."""
+    """pyinit's controlling terminal, if fd 0, 1 or 2 is it."""
 
     __slots__ = ("fd",)
 
@@ -22,13 +24,27 @@ class Terminal:
 
     @classmethod
     def detect(cls) -> Terminal:
+        """Found even when pyinit starts in the background (`pyinit -- cmd &`): the shell's `fg`
+        must then move the terminal on to the child, or the child stops at its first read."""
         for fd in (0, 1, 2):
             try:
-                if os.isatty(fd) and os.tcgetpgrp(fd) == os.getpgrp():
+                if os.isatty(fd):
+                    os.tcgetpgrp(fd)  # ENOTTY unless it is our controlling terminal
                     return cls(fd)
             except OSError:
                 continue  # a terminal, but not our controlling one
         return cls(None)
+
+    def handoff_fd(self) -> int | None:
+        """The fd the new child takes the foreground on, only if pyinit's group holds it now:
+        a pyinit started in the background must not steal the terminal from the shell."""
+        return self.fd if self.fd is not None and self.is_foreground() else None
+
+    def has_job_control(self) -> bool:
+        """Can a shell resume pyinit if it stops itself? Not when pyinit's group is its session
+        leader's (a bare pty, `setsid`, PID 1): nobody above does job control there, and the
+        kernel treats that group as orphaned."""
+        return self.fd is not None and os.getpgrp() != os.getsid(0)
 
     def is_foreground(self) -> bool:
         """Is pyinit's own group in the foreground (e.g. after the shell's `fg`)?"""

@@ -12,7 +12,6 @@ import argparse
 import contextlib
 import os
 import signal
-import sys
 import time
 
 UNCATCHABLE = {signal.SIGKILL, signal.SIGSTOP}
@@ -29,8 +28,9 @@ def main() -> None:
     exit_on = {_number(name) for name in args.exit_on}
 
     def emit(line: str) -> None:
-        sys.stdout.write(line + "\n")
-        sys.stdout.flush()
+        # os.write, not sys.stdout: a handler that runs while the "ready" line is being written
+        # would make a reentrant call into the buffered writer and die with RuntimeError.
+        os.write(1, (line + "\n").encode())
         if args.write_file:
             with open(args.write_file, "a") as stream:
                 stream.write(line + "\n")
