@@ -143,7 +143,7 @@ class Running:
         """Teardown: SIGKILL pyinit's whole session and reap it."""
         with contextlib.suppress(ProcessLookupError):
             os.killpg(self.proc.pid, signal.SIGKILL)
-        for pid in _session_members(self.proc.pid):
+        for pid in session_members(self.proc.pid):
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
         self.proc.wait(TIMEOUT)
@@ -158,7 +158,7 @@ class Running:
         self.kill()
 
 
-def _session_members(sid: int) -> list[int]:
+def session_members(sid: int) -> list[int]:
     members = []
     for proc in psutil.process_iter():
         try:

@@ -20,13 +20,14 @@ from pathlib import Path
 import pexpect
 import psutil
 import pytest
+
 from helpers import (
     PYINIT,
     TIMEOUT,
     UNSHARE,
     Running,
-    _session_members,
     reporter,
+    session_members,
     sleep_until,
 )
 
@@ -82,7 +83,7 @@ class Terminals:
     def close(self) -> None:
         for child in self.spawned:
             assert child.pid is not None
-            for pid in [child.pid, *_session_members(child.pid)]:
+            for pid in [child.pid, *session_members(child.pid)]:
                 with contextlib.suppress(ProcessLookupError):
                     os.kill(pid, signal.SIGKILL)
             child.close(force=True)
