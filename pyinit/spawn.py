@@ -13,7 +13,7 @@ import contextlib
 import errno
 import os
 
-from pyinit import exit_codes, prctl, signals
+from pyinit import exit_codes, signals
 from pyinit.errors import SpawnError
 
 TYPE_CHECKING = False
@@ -53,6 +53,9 @@ def spawn_child(argv: Sequence[str], setup: ChildSetup) -> int:
     already exited; the caller's reaper collects it.
     """
     if setup.pdeathsig is not None:
+        # Imported here: prctl needs ctypes (~2 ms, ~0.4 MiB), which PID 1 never uses otherwise.
+        from pyinit import prctl
+
         prctl.load()
     parent = os.getpid()
     read_end, write_end = os.pipe()  # close-on-exec: EOF on success
@@ -110,6 +113,8 @@ def _become(argv: Sequence[str], setup: ChildSetup, error_fd: int, parent: int) 
             stage = _STAGE_USER
             _switch_user(setup.user)
         if setup.pdeathsig is not None:
+            from pyinit import prctl  # already imported (and libc loaded) by spawn_child
+
             stage = _STAGE_PDEATHSIG
             # After the uid switch: changing credentials clears the parent-death signal.
             prctl.set_pdeathsig(setup.pdeathsig)

@@ -1,0 +1,49 @@
+"""The modules pyinit imports to start a command stay light.
+
+Each heavy module costs a Python PID 1 start-up time and memory it keeps for its whole life, so
+they are imported only on the paths that need them: click for help and odd input, psutil when a
+stop reaches processes outside the group, ctypes for prctl (subreaper, --pdeathsig), json for JSON
+logs and reports.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+HEAVY = ("click", "psutil", "ctypes", "json", "dataclasses", "typing")
+
+# Parse and configure the way `pyinit -- true` does, and load everything the supervisor needs,
+# without running it.
+PROBE = """
+import sys
+from pyinit import signals
+signals.block_handled()
+from pyinit.cli import build_config
+import pyinit.supervisor
+config = build_config(["--", "true"], {})
+print(" ".join(sorted(name for name in sys.modules if name.split(".")[0] in sys.argv[1:])))
+"""
+
+
+def loaded_after_startup(*names: str) -> set[str]:
+    done = subprocess.run(
+        [sys.executable, "-c", PROBE, *names],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=True,
+        env={"PATH": "/usr/bin:/bin"},
+    )
+    return set(done.stdout.split())
+
+
+@pytest.mark.parametrize("module", HEAVY)
+def test_start_up_path_does_not_import(module: str) -> None:
+    assert loaded_after_startup(module) == set()
+
+
+def test_probe_sees_what_is_imported() -> None:
+    assert loaded_after_startup("pyinit") >= {"pyinit.supervisor", "pyinit.spawn", "pyinit.signals"}
