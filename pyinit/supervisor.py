@@ -232,11 +232,12 @@ class Supervisor:
 
     def _forward(self, signum: int) -> None:
         target = self.config.rewrite.get(signum, signum)
-        name = signal_name(signum)
         if target == 0:  # DROP
+            name = signal_name(signum)
             self.log.info("signal_dropped", f"dropped {name} (--rewrite)", signal=name)
             return
         if target != signum:
+            name = signal_name(signum)  # not before: a plain forward never needs it
             self.log.info(
                 "signal_rewritten",
                 f"rewrote {name} to {signal_name(target)}",
