@@ -52,6 +52,7 @@ METRICS = (
     "stop_latency",
 )
 C_INITS = ("tini", "dumb-init", "catatonit")
+PHASES = ("startup", "window", "runtime", "stop")
 
 # The child for the long-lived sessions. SIGUSR1: stamp CLOCK_MONOTONIC right after sigwaitinfo
 # returns and print it; SIGUSR2: make argv[1] double-forked orphans (each grandchild exits at once
@@ -1055,53 +1056,66 @@ def machine() -> dict[str, object]:
 def run(args: argparse.Namespace) -> dict[str, object]:
     plan = SMOKE if args.smoke else FULL
     began = time.monotonic()
+    home = os.getcwd()
     with tempfile.TemporaryDirectory(prefix="pyinit-bench-") as scratch:
         work = Path(scratch)
-        python = args.python or str(stage_install(work / "venv"))
-        tools = Tools(python)
-        wanted = set(args.inits.split(",")) if args.inits else None
-        inits, missing = find_inits(python, wanted)
-        for name, why in missing.items():
-            print(f"bench: skipping {name}: {why}", file=sys.stderr)
-        errors = work / "stderr.log"
-        report: dict[str, object] = {
-            "schema": SCHEMA_VERSION,
-            "mode": "smoke" if args.smoke else "full",
-            "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-            "machine": machine(),
-            "plan": plan.as_dict(),
-            "python": python,
-            "staged": args.python is None,
-            "inits": {
-                "measured": [init.name for init in inits],
-                "argv": {init.name: init.argv for init in inits},
-                "versions": describe_versions(inits, python),
-                "skipped": missing,
-            },
-        }
-        metrics: dict[str, object] = {}
-        _phase("start-up", lambda: metrics.update(startup=measure_startup(tools, inits, plan)))
-        _phase(
-            "start-up window",
-            lambda: metrics.update(startup_window=measure_window(tools, inits, plan, work)),
-        )
-        _phase(
-            "runtime", lambda: metrics.update(measure_runtime(tools, inits, plan, errors, python))
-        )
-        runtime_inits = [init for init in inits if init.runtime]
-        _phase(
-            "stop latency",
-            lambda: metrics.update(stop_latency=measure_stop(tools, runtime_inits, plan, errors)),
-        )
-        report["metrics"] = {key: metrics[key] for key in METRICS if key in metrics}
-        report["targets"] = verdicts(metrics)
-        report["seconds"] = round(time.monotonic() - began, 1)
-        stderr_text = errors.read_text(errors="replace") if errors.exists() else ""
-        report["init_stderr_tail"] = stderr_text[-2000:]
+        # `python -m pyinit` looks in the working directory first: in a checkout it would run the
+        # source tree (without .pyc files under PYTHONDONTWRITEBYTECODE) instead of the install.
+        os.chdir(work)
+        try:
+            return _measure_all(args, plan, work, began)
+        finally:
+            os.chdir(home)
+
+
+def _measure_all(
+    args: argparse.Namespace, plan: Plan, work: Path, began: float
+) -> dict[str, object]:
+    python = args.python or str(stage_install(work / "venv"))
+    tools = Tools(python)
+    wanted = set(args.inits.split(",")) if args.inits else None
+    inits, missing = find_inits(python, wanted)
+    for name, why in missing.items():
+        print(f"bench: skipping {name}: {why}", file=sys.stderr)
+    errors = work / "stderr.log"
+    report: dict[str, object] = {
+        "schema": SCHEMA_VERSION,
+        "mode": "smoke" if args.smoke else "full",
+        "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "machine": machine(),
+        "plan": plan.as_dict(),
+        "python": python,
+        "staged": args.python is None,
+        "inits": {
+            "measured": [init.name for init in inits],
+            "argv": {init.name: init.argv for init in inits},
+            "versions": describe_versions(inits, python),
+            "skipped": missing,
+        },
+    }
+    metrics: dict[str, object] = {}
+    only = set(args.only.split(",")) if args.only else set(PHASES)
+    runtime_inits = [init for init in inits if init.runtime]
+    phases: dict[str, Callable[[], object]] = {
+        "startup": lambda: metrics.update(startup=measure_startup(tools, inits, plan)),
+        "window": lambda: metrics.update(startup_window=measure_window(tools, inits, plan, work)),
+        "runtime": lambda: metrics.update(measure_runtime(tools, inits, plan, errors, python)),
+        "stop": lambda: metrics.update(
+            stop_latency=measure_stop(tools, runtime_inits, plan, errors)
+        ),
+    }
+    for name, action in phases.items():
+        if name in only:
+            _phase(name, action)
+    report["metrics"] = {key: metrics[key] for key in METRICS if key in metrics}
+    report["targets"] = verdicts(metrics)
+    report["seconds"] = round(time.monotonic() - began, 1)
+    stderr_text = errors.read_text(errors="replace") if errors.exists() else ""
+    report["init_stderr_tail"] = stderr_text[-2000:]
     return report
 
 
-def _phase(name: str, action: Callable[[], None]) -> None:
+def _phase(name: str, action: Callable[[], object]) -> None:
     began = time.monotonic()
     print(f"bench: {name} ...", file=sys.stderr, flush=True)
     action()
@@ -1129,6 +1143,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "--python", help="interpreter of an existing pyinit install (default: stage this checkout)"
     )
     parser.add_argument("--inits", help="comma-separated subset, e.g. pyinit,tini")
+    parser.add_argument("--only", help=f"comma-separated phases of {','.join(PHASES)}")
     return parser.parse_args(argv)
 
 
@@ -1146,6 +1161,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"{_get(report, 'inits', 'skipped') or 'none'}"
     )
     if args.json is not None:
+        args.json = args.json.resolve()
         args.json.write_text(json.dumps(report, indent=2, allow_nan=False) + "\n")
         problems = check_complete(args.json)
         if problems and args.smoke:
