@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 import pytest
+
 from helpers import pidns_available
 
 HARNESS = Path(__file__).resolve().parents[2] / "bench" / "run.py"

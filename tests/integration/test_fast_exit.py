@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
+
 from helpers import TIMEOUT, run_pyinit
 
 pytestmark = pytest.mark.integration
