@@ -9,7 +9,7 @@ the machine (other jobs, frequency scaling) spreads over all inits alike; compar
 than the absolute numbers. An init that is not installed is skipped and the output says so.
 
 By default pyinit is measured as a user gets it: a fresh venv (no pip) with a plain, non-editable
-copy of this checkout's `pyinit/` and a `pyinit` console script like the one pip writes. An
+copy of this checkout's `pyinit/` and the `bin/pyinit` script as pip installs it. An
 editable install would load setuptools' import finder (~10 ms) into every interpreter start-up,
 the floor included. `--python` measures an existing installation instead.
 
@@ -84,16 +84,6 @@ SLEEPER = r"""
 import os, time
 os.write(1, b"ready\n")
 time.sleep(3600)
-"""
-# What pip (distlib) writes as a console script; the `re` import is part of what users pay.
-CONSOLE_SCRIPT = """#!{python}
-# -*- coding: utf-8 -*-
-import re
-import sys
-from pyinit.__main__ import main
-if __name__ == '__main__':
-    sys.argv[0] = re.sub(r'(-script\\.pyw|\\.exe)?$', '', sys.argv[0])
-    sys.exit(main())
 """
 
 
@@ -402,7 +392,8 @@ def timed_run(argv: list[str]) -> tuple[float, int]:
 
 # -- the installation under test ----------------------------------------------------------------
 def stage_install(root: Path) -> Path:
-    """A venv with a plain copy of pyinit/ and pip's console script; return its python."""
+    """A venv with a plain copy of pyinit/ and its bin/pyinit script, whose `#!python` shebang
+    pip rewrites at install time the same way; return the venv's python."""
     builder = venv.EnvBuilder(with_pip=False, symlinks=True, clear=True)
     builder.create(root)
     python = root / "bin" / "python"
@@ -419,7 +410,8 @@ def stage_install(root: Path) -> Path:
     dependency_dirs = sorted({_origin_dir(name) for name in ("click", "psutil")} - {""})
     (site / "pyinit-deps.pth").write_text("".join(f"{path}\n" for path in dependency_dirs))
     script = root / "bin" / "pyinit"
-    script.write_text(CONSOLE_SCRIPT.format(python=python))
+    shipped = (REPO / "bin" / "pyinit").read_text()
+    script.write_text(shipped.replace("#!python", f"#!{python}", 1))
     script.chmod(0o755)
     subprocess.run(
         [str(python), "-m", "compileall", "-q", str(site / "pyinit")], check=True, timeout=60
