@@ -267,8 +267,8 @@ class Supervisor:
                 # our own namespace every process is ours anyway.
                 os.killpg(self.main_pid, signum)
             else:
-                # An empty group's id may already be a stranger's: signal members one by one.
-                return bool(tree.signal_group(signum, self.main_pid, self.log))
+                # An emptied group's id may already be a stranger's.
+                return tree.signal_group(signum, self.main_pid)
         except ProcessLookupError:
             self.log.debug("forward_failed", f"no process left to get {signal_name(signum)}")
             return False

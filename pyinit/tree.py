@@ -49,8 +49,8 @@ def signal_everything(
 
     Return the live processes found just before, so a log can name them. Each process gets the
     signal exactly once: an app may take a second SIGTERM during its drain as "quit now".
-    Once the group's leader is reaped (`leader_alive` False) and the group has emptied, the
-    kernel may reuse its id for a stranger's group, so members are then signalled one by one.
+    Once the group's leader is reaped (`leader_alive` False), killpg is used only while the scan
+    still sees a member of ours holding the group id: an emptied group's id may be a stranger's.
     """
     found = list_processes(is_pid1)
     if include_group:
@@ -59,20 +59,27 @@ def signal_everything(
             with contextlib.suppress(ProcessLookupError):
                 os.kill(-1, signum)
             return found
-        if leader_alive:
+        if leader_alive or _holds_group(found, group):
             with contextlib.suppress(ProcessLookupError):  # atomic, in case the scan missed a fork
                 os.killpg(group, signum)
-    by_pid = include_group and not leader_alive
-    targets = [info for info in found if info.pgid != group or by_pid]
-    _signal_each(signum, targets, log)
-    return found if include_group else targets
+    outside = [info for info in found if info.pgid != group]
+    _signal_each(signum, outside, log)
+    return found if include_group else outside
 
 
-def signal_group(signum: int, group: int, log: Log) -> list[ProcessInfo]:
-    """Signal the live members of `group` found among our processes, one by one."""
-    members = [info for info in list_processes(False) if info.pgid == group]
-    _signal_each(signum, members, log)
-    return members
+def signal_group(signum: int, group: int) -> bool:
+    """killpg for a group whose leader pyinit has reaped: only if one of our processes still
+    holds the group id, so the id cannot have been reused. True if it was signalled."""
+    if not _holds_group(list_processes(False), group):
+        return False
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(group, signum)
+        return True
+    return False
+
+
+def _holds_group(found: list[ProcessInfo], group: int) -> bool:
+    return any(info.pgid == group for info in found)
 
 
 def _signal_each(signum: int, targets: list[ProcessInfo], log: Log) -> None:
