@@ -6,6 +6,7 @@ Every pre-spawn failure ends here as one line `pyinit: ...` on stderr and exit 1
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 from collections.abc import Sequence
@@ -42,9 +43,8 @@ def build_config(args: list[str], environ: dict[str, str] | os._Environ[str]) ->
 
 def fail(message: str, code: int = exit_codes.PYINIT_FAILED) -> NoReturn:
     """One line on stderr, then exit; a closed stderr must not turn this into a traceback."""
-    try:
+    # AttributeError: with fd 2 closed at start-up, sys.stderr is None.
+    with contextlib.suppress(OSError, ValueError, AttributeError):
         sys.stderr.write(f"pyinit: {message}\n")
         sys.stderr.flush()
-    except (OSError, ValueError):
-        pass
     sys.exit(code)

@@ -97,14 +97,21 @@ def parse_user(text: str) -> User:
         entry = None
     if entry is None and not user_part.isdigit():
         raise ValueError(f"unknown user {user_part!r}")
-    uid = entry.pw_uid if entry else int(user_part)
+    uid = entry.pw_uid if entry else _id_in_range(int(user_part), "user")
     # A numeric uid with no passwd entry gets its own number as group, never root's group 0.
     gid = entry.pw_gid if entry else uid
     if group_part:
-        gid = _resolve_group(group_part)
+        gid = _id_in_range(_resolve_group(group_part), "group")
     groups = tuple(os.getgrouplist(entry.pw_name, gid)) if entry else (gid,)
     home = entry.pw_dir if entry else "/"
     return User(uid, gid, groups, home, entry.pw_name if entry else str(uid))
+
+
+def _id_in_range(number: int, what: str) -> int:
+    """(uid_t)-1 means "leave unchanged" to set*id(2), and larger ids do not exist."""
+    if number >= 2**32 - 1:
+        raise ValueError(f"{what} id {number} is out of range (0 to {2**32 - 2})")
+    return number
 
 
 def _resolve_group(text: str) -> int:

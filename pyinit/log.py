@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import errno
 import os
+import select
 import time
 
 DEBUG, INFO, WARNING, ERROR = 10, 20, 30, 40
@@ -30,11 +31,13 @@ def iso_timestamp(wall: float) -> str:
 
 
 class Log:
-    __slots__ = ("_dumps", "level")
+    __slots__ = ("_dumps", "_poll", "level")
 
     def __init__(self, level: int = WARNING, json_format: bool = False) -> None:
         self.level = level
         self._dumps = None
+        self._poll = select.poll()
+        self._poll.register(2, select.POLLOUT)
         if json_format:
             import json
 
@@ -75,6 +78,11 @@ class Log:
 
     def _write(self, line: str) -> None:
         try:
+            if not self._poll.poll(0):
+                # stderr would block (a stalled log reader): PID 1 must go on forwarding and
+                # reaping, so the line is dropped. A closed or broken stderr reports an event
+                # and the write below finds out.
+                return
             os.write(2, line.encode("utf-8", "backslashreplace"))
         except OSError as exc:
             if exc.errno in (errno.EPIPE, errno.EBADF):

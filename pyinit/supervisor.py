@@ -150,7 +150,7 @@ class Supervisor:
         if self.main_alive and self.main_pid in reaped.stopped:
             self._follow_stopped_child()
         for pid, status in reaped.exited:
-            if pid == self.main_pid:
+            if pid == self.main_pid and self.main_alive:  # once reaped, the pid may come back
                 self._on_main_exit(status, reaped.children_left)
             elif pid == self.stop_command_pid:
                 self._on_stop_command_exit(status)
@@ -263,10 +263,13 @@ class Supervisor:
                 if not self.main_alive:
                     return False
                 os.kill(self.main_pid, signum)
-            else:
-                # The group id stays reserved while any member lives, so this is safe after
-                # the leader is reaped; ESRCH means the group is empty.
+            elif self.main_alive or self.is_pid1:
+                # While the leader is unreaped its pid, so the group id, cannot be reused; in
+                # our own namespace every process is ours anyway.
                 os.killpg(self.main_pid, signum)
+            else:
+                # An emptied group's id may already be a stranger's.
+                return tree.signal_group(signum, self.main_pid)
         except ProcessLookupError:
             self.log.debug("forward_failed", f"no process left to get {signal_name(signum)}")
             return False
@@ -317,7 +320,7 @@ class Supervisor:
     def _term_leftovers(self, include_group: bool) -> None:
         """The main child is gone but others remain: SIGTERM them, grace period running."""
         found = tree.signal_everything(
-            signal.SIGTERM, self.main_pid, self.is_pid1, self.log, include_group
+            signal.SIGTERM, self.main_pid, self.is_pid1, self.log, include_group, self.main_alive
         )
         self.log.info(
             "leftovers_terminated",
@@ -327,7 +330,9 @@ class Supervisor:
         )
 
     def _kill_everything(self) -> None:
-        killed = tree.signal_everything(signal.SIGKILL, self.main_pid, self.is_pid1, self.log)
+        killed = tree.signal_everything(
+            signal.SIGKILL, self.main_pid, self.is_pid1, self.log, leader_alive=self.main_alive
+        )
         known = {info.pid for info in self.record.killed}
         fresh = [info for info in killed if info.pid not in known]
         if not fresh:
@@ -352,7 +357,9 @@ class Supervisor:
         self.log.error("internal_error", f"pyinit cannot go on ({exc!r}); killing the tree")
         self.record.reason, self.record.error = outcome.INTERNAL_ERROR, repr(exc)
         try:
-            tree.signal_everything(signal.SIGKILL, self.main_pid, self.is_pid1, self.log)
+            tree.signal_everything(
+                signal.SIGKILL, self.main_pid, self.is_pid1, self.log, leader_alive=self.main_alive
+            )
             deadline = time.monotonic() + state.KILL_WAIT
             while reaper.reap_children().children_left and time.monotonic() < deadline:
                 signals.wait_signal(state.KILL_RESCAN)

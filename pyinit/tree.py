@@ -19,10 +19,15 @@ if TYPE_CHECKING:
 
 
 class ProcessInfo:
-    __slots__ = ("cmdline", "name", "pgid", "pid")
+    __slots__ = ("cmdline", "name", "pgid", "pid", "process")
 
-    def __init__(self, pid: int, name: str, cmdline: list[str], pgid: int) -> None:
+    def __init__(
+        self, pid: int, name: str, cmdline: list[str], pgid: int, process: object = None
+    ) -> None:
         self.pid, self.name, self.cmdline, self.pgid = pid, name, cmdline, pgid
+        # The psutil.Process seen by the scan: it remembers the start time, so signalling it
+        # later fails instead of hitting a process that took over the pid since.
+        self.process = process
 
     def as_dict(self) -> dict[str, object]:
         return {"pid": self.pid, "name": self.name, "cmdline": self.cmdline}
@@ -32,13 +37,20 @@ class ProcessInfo:
 
 
 def signal_everything(
-    signum: int, group: int, is_pid1: bool, log: Log, include_group: bool = True
+    signum: int,
+    group: int,
+    is_pid1: bool,
+    log: Log,
+    include_group: bool = True,
+    leader_alive: bool = True,
 ) -> list[ProcessInfo]:
     """Send signum once to every process pyinit answers for: the main child's group (unless
     `include_group` is False, e.g. when it already got the stop signal) and everything outside it.
 
     Return the live processes found just before, so a log can name them. Each process gets the
     signal exactly once: an app may take a second SIGTERM during its drain as "quit now".
+    Once the group's leader is reaped (`leader_alive` False), killpg is used only while the scan
+    still sees a member of ours holding the group id: an emptied group's id may be a stranger's.
     """
     found = list_processes(is_pid1)
     if include_group:
@@ -47,18 +59,41 @@ def signal_everything(
             with contextlib.suppress(ProcessLookupError):
                 os.kill(-1, signum)
             return found
-        with contextlib.suppress(ProcessLookupError):  # atomic, in case the scan missed a fork
-            os.killpg(group, signum)
+        if leader_alive or _holds_group(found, group):
+            with contextlib.suppress(ProcessLookupError):  # atomic, in case the scan missed a fork
+                os.killpg(group, signum)
     outside = [info for info in found if info.pgid != group]
-    if outside:
-        import psutil
-
-        for info in outside:
-            try:
-                psutil.Process(info.pid).send_signal(signum)  # checks the pid was not reused
-            except psutil.Error as exc:
-                log.debug("signal_failed", f"failed to send {signal_name(signum)} to {info}: {exc}")
+    _signal_each(signum, outside, log)
     return found if include_group else outside
+
+
+def signal_group(signum: int, group: int) -> bool:
+    """killpg for a group whose leader pyinit has reaped: only if one of our processes still
+    holds the group id, so the id cannot have been reused. True if it was signalled."""
+    if not _holds_group(list_processes(False), group):
+        return False
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(group, signum)
+        return True
+    return False
+
+
+def _holds_group(found: list[ProcessInfo], group: int) -> bool:
+    return any(info.pgid == group for info in found)
+
+
+def _signal_each(signum: int, targets: list[ProcessInfo], log: Log) -> None:
+    if not targets:
+        return
+    import psutil
+
+    for info in targets:
+        try:
+            process = info.process or psutil.Process(info.pid)
+            assert isinstance(process, psutil.Process)
+            process.send_signal(signum)
+        except psutil.Error as exc:
+            log.debug("signal_failed", f"failed to send {signal_name(signum)} to {info}: {exc}")
 
 
 def list_processes(is_pid1: bool) -> list[ProcessInfo]:
@@ -94,6 +129,8 @@ def _describe(proc: object, me: int) -> ProcessInfo | None:
         with proc.oneshot():
             if proc.status() == psutil.STATUS_ZOMBIE:
                 return None
-            return ProcessInfo(proc.pid, proc.name(), proc.cmdline(), os.getpgid(proc.pid))
+            return ProcessInfo(
+                proc.pid, proc.name(), proc.cmdline(), os.getpgid(proc.pid), process=proc
+            )
     except (psutil.Error, ProcessLookupError):
         return None
