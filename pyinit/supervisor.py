@@ -287,6 +287,14 @@ class Supervisor:
         )
         if self.config.stop_command is None or not self._run_stop_command():
             self._forward(signum)
+        self._resume_if_stopped()
+
+    def _resume_if_stopped(self) -> None:
+        """A stopped app (kill -STOP, a debugger, Ctrl-Z with nobody to resume it) cannot act on
+        the stop signal and would only meet the deadline SIGKILL; systemd sends SIGCONT too."""
+        if self.main_alive and tree.is_stopped(self.main_pid):
+            self.log.info("resumed", "main child was stopped: sent SIGCONT so it can stop")
+            self._send_to_child(signal.SIGCONT)
 
     def _run_stop_command(self) -> bool:
         command = self.config.stop_command
@@ -320,8 +328,15 @@ class Supervisor:
     def _term_leftovers(self, include_group: bool) -> None:
         """The main child is gone but others remain: SIGTERM them, grace period running."""
         found = tree.signal_everything(
-            signal.SIGTERM, self.main_pid, self.is_pid1, self.log, include_group, self.main_alive
+            signal.SIGTERM,
+            self.main_pid,
+            self.is_pid1,
+            self.log,
+            include_group,
+            self.main_alive,
+            spare_group=self.stop_command_pid,
         )
+        tree.resume_stopped(found, self.log)
         self.log.info(
             "leftovers_terminated",
             f"sent SIGTERM to {len(found)} leftover process(es); SIGKILL in "

@@ -19,12 +19,19 @@ if TYPE_CHECKING:
 
 
 class ProcessInfo:
-    __slots__ = ("cmdline", "name", "pgid", "pid", "process")
+    __slots__ = ("cmdline", "name", "pgid", "pid", "process", "stopped")
 
     def __init__(
-        self, pid: int, name: str, cmdline: list[str], pgid: int, process: object = None
+        self,
+        pid: int,
+        name: str,
+        cmdline: list[str],
+        pgid: int,
+        process: object = None,
+        stopped: bool = False,
     ) -> None:
         self.pid, self.name, self.cmdline, self.pgid = pid, name, cmdline, pgid
+        self.stopped = stopped
         # The psutil.Process seen by the scan: it remembers the start time, so signalling it
         # later fails instead of hitting a process that took over the pid since.
         self.process = process
@@ -43,6 +50,7 @@ def signal_everything(
     log: Log,
     include_group: bool = True,
     leader_alive: bool = True,
+    spare_group: int | None = None,
 ) -> list[ProcessInfo]:
     """Send signum once to every process pyinit answers for: the main child's group (unless
     `include_group` is False, e.g. when it already got the stop signal) and everything outside it.
@@ -51,20 +59,40 @@ def signal_everything(
     signal exactly once: an app may take a second SIGTERM during its drain as "quit now".
     Once the group's leader is reaped (`leader_alive` False), killpg is used only while the scan
     still sees a member of ours holding the group id: an emptied group's id may be a stranger's.
+    `spare_group` (the running --stop-command) is left alone: it is pyinit's own helper.
     """
-    found = list_processes(is_pid1)
+    found = [info for info in list_processes(is_pid1) if info.pgid != spare_group]
     if include_group:
-        if is_pid1:
+        if is_pid1 and spare_group is None:
             # The whole namespace but us, the group included, atomically.
             with contextlib.suppress(ProcessLookupError):
                 os.kill(-1, signum)
             return found
-        if leader_alive or _holds_group(found, group):
+        if leader_alive or is_pid1 or _holds_group(found, group):
             with contextlib.suppress(ProcessLookupError):  # atomic, in case the scan missed a fork
                 os.killpg(group, signum)
     outside = [info for info in found if info.pgid != group]
     _signal_each(signum, outside, log)
     return found if include_group else outside
+
+
+def resume_stopped(found: list[ProcessInfo], log: Log) -> None:
+    """SIGCONT for the stopped ones among processes just asked to stop: a stopped process
+    cannot act on SIGTERM before the deadline SIGKILL (systemd does the same)."""
+    import signal
+
+    _signal_each(signal.SIGCONT, [info for info in found if info.stopped], log)
+
+
+def is_stopped(pid: int) -> bool:
+    """Is pid stopped (state T in /proc/PID/stat)? False when it cannot be read."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as stream:
+            stat = stream.read()
+    except OSError:
+        return False
+    # The command name may hold spaces and parentheses: the state follows the last ')'.
+    return stat[stat.rfind(b")") + 2 :][:1] == b"T"
 
 
 def signal_group(signum: int, group: int) -> bool:
@@ -127,10 +155,16 @@ def _describe(proc: object, me: int) -> ProcessInfo | None:
         return None
     try:
         with proc.oneshot():
-            if proc.status() == psutil.STATUS_ZOMBIE:
+            status = proc.status()
+            if status == psutil.STATUS_ZOMBIE:
                 return None
             return ProcessInfo(
-                proc.pid, proc.name(), proc.cmdline(), os.getpgid(proc.pid), process=proc
+                proc.pid,
+                proc.name(),
+                proc.cmdline(),
+                os.getpgid(proc.pid),
+                process=proc,
+                stopped=status == psutil.STATUS_STOPPED,
             )
     except (psutil.Error, ProcessLookupError):
         return None

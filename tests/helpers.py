@@ -61,6 +61,7 @@ class Running:
         pidns: bool = False,
         env: dict[str, str] | None = None,
         stdin: int | None = subprocess.DEVNULL,
+        merge_stderr: bool = False,
         **popen: object,
     ) -> None:
         argv = [*(UNSHARE if pidns else []), *PYINIT, *args]
@@ -70,7 +71,8 @@ class Running:
             argv,
             stdin=stdin,
             stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
+            # merge_stderr: pyinit's log lines interleave with the child's, for expect().
+            stderr=subprocess.STDOUT if merge_stderr else subprocess.PIPE,
             env=env,
             start_new_session=True,  # so teardown can kill the whole tree
             **popen,  # type: ignore[call-overload]
