@@ -41,6 +41,19 @@ def main() -> None:
         if exc.code is None or isinstance(exc.code, int):
             exit_now(exc.code or 0)
         raise
+    except Exception as exc:  # the contract: one line and 125, never a traceback
+        # Only pre-spawn code can get here (the supervisor never raises): e.g. --version
+        # into a full disk. Nothing is running yet, so failing is safe.
+        report_internal_error(exc)
+
+
+def report_internal_error(exc: Exception) -> None:
+    detail = exc.strerror if isinstance(exc, OSError) and exc.strerror else repr(exc)
+    try:  # noqa: SIM105 - contextlib is not on the start-up path; keep it off
+        os.write(2, f"pyinit: {detail}\n".encode(errors="replace"))
+    except OSError:
+        pass
+    exit_now(125)  # exit_codes.PYINIT_FAILED; that module is not needed this early
 
 
 def exit_now(code: int) -> None:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import signal
 import time
 
 from pyinit.log import iso_timestamp
@@ -108,7 +107,7 @@ class Outcome:
                 if ending["signal"]
                 else f"exited with code {ending['code']}"
             )
-            lines.append(f"main child {self.main_pid} ({_short_command(self.command)}): {how}")
+            lines.append(f"main child {self.main_pid} ({_program(self.command)}): {how}")
         if self.stop_duration is not None:
             lines.append(f"stop took {self.stop_duration:.2f}s")
         if self.killed:
@@ -120,6 +119,14 @@ class Outcome:
             text = cut + " ...\n"
         return text
 
+    def _signalled(self) -> str:
+        ending = self.main_ending() or {}
+        name, number = ending.get("signal"), ending.get("signal_number")
+        forwarded = isinstance(number, int) and self.forwarded.get(number, 0) > 0
+        return f"the main child was killed by {name}" + (
+            " (which pyinit forwarded to it)" if forwarded else ""
+        )
+
     def _why(self) -> str:
         stop = signal_name(self.stop_signal) if self.stop_signal else ""
         return {
@@ -129,7 +136,7 @@ class Outcome:
             ESCALATED: f"killed after the {self.grace_period:g}s grace period"
             + (f" (stop began with {stop})" if stop else ""),
             STOPPED: f"stopped by {stop}" if stop else "stopped",
-            SIGNALLED: "the main child was killed by a signal it did not get from pyinit",
+            SIGNALLED: self._signalled(),
             EXITED: "the main child exited by itself",
             INTERNAL_ERROR: f"pyinit failed: {self.error}",
         }[self.reason]
@@ -139,9 +146,10 @@ def _named_counts(table: dict[int, int]) -> dict[str, int]:
     return {signal_name(signum): n for signum, n in sorted(table.items())}
 
 
-def _short_command(command: tuple[str, ...]) -> str:
-    text = " ".join(command)
-    return text if len(text) <= 80 else text[:77] + "..."
+def _program(command: tuple[str, ...]) -> str:
+    """Only the program's name: the termination message lands in pod status, readable by anyone
+    who may list pods, and arguments can carry secrets."""
+    return os.path.basename(command[0]) if command else "?"
 
 
 def write_termination_log(path: str, text: str, log: Log) -> None:
@@ -178,6 +186,3 @@ def write_report(path: str, report: dict[str, object], log: Log) -> None:
         log.warning("report_failed", f"failed to write report {path}: {exc.strerror or exc}")
         with contextlib.suppress(OSError):
             os.unlink(temporary)
-
-
-__all__ = ["Outcome", "signal", "write_report", "write_termination_log"]

@@ -430,7 +430,22 @@ class Supervisor:
 
 
 def _child_environment(config: Config) -> dict[str, str] | None:
-    """The environment passes through untouched, except HOME for --user when it is unset."""
-    if config.user is None or "HOME" in os.environ:
+    """The environment passes through untouched, except HOME for --user: set when it is unset,
+    or when it is root's home and the user is not root (container runtimes set HOME=/root for
+    a root image, and an app that drops privileges must not write there)."""
+    user = config.user
+    if user is None:
         return None
-    return {**os.environ, "HOME": config.user.home}
+    home = os.environ.get("HOME")
+    if home is not None and (user.uid == 0 or home != _root_home()):
+        return None
+    return {**os.environ, "HOME": user.home}
+
+
+def _root_home() -> str:
+    import pwd
+
+    try:
+        return pwd.getpwuid(0).pw_dir
+    except KeyError:
+        return "/root"

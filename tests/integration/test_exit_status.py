@@ -5,12 +5,13 @@ from __future__ import annotations
 import os
 import signal
 import stat
+import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from helpers import run_pyinit
+from helpers import PYINIT, run_pyinit
 
 pytestmark = pytest.mark.integration
 
@@ -106,3 +107,15 @@ def test_passes_stdio_and_inherited_fds_but_leaks_none_of_its_own(tmp_path: Path
     assert len(own_listing) <= 1
     assert set(targets) - set(own_listing) == {0, 1, 2, extra}
     assert targets[extra] == str(tmp_path / "extra")
+
+
+@pytest.mark.parametrize("args", [["--version"], ["-h"]], ids=["version", "help"])
+def test_output_to_a_full_device_is_one_line_and_125(args: list[str]) -> None:
+    """Even --version into /dev/full ends with one line and 125, never a traceback."""
+    with open("/dev/full", "w") as full:
+        result = subprocess.run(
+            [*PYINIT, *args], stdout=full, stderr=subprocess.PIPE, text=True, timeout=10
+        )
+    assert result.returncode == 125
+    assert result.stderr.startswith("pyinit: ")
+    assert result.stderr.count("\n") == 1

@@ -87,11 +87,14 @@ def test_numeric_ids_without_passwd_entries() -> None:
     assert probe["groups"] == [4322]
 
 
-def test_home_is_set_only_when_missing() -> None:
-    """HOME becomes the user's home if unset; an existing HOME is left alone."""
+def test_home_is_set_when_missing_or_roots() -> None:
+    """HOME becomes the user's home if unset or root's (as a runtime sets it for a root image);
+    any other HOME is the operator's choice and stays."""
     home = pwd.getpwnam("nobody").pw_dir
     without_home = {k: v for k, v in os.environ.items() if k != "HOME"}
     assert _probe(["--user", "nobody"], env=without_home)["home"] == home
+    root_home = {**os.environ, "HOME": pwd.getpwuid(0).pw_dir}
+    assert _probe(["--user", "nobody"], env=root_home)["home"] == home
     assert _probe(["--user", "nobody"], env={**os.environ, "HOME": "/keep"})["home"] == "/keep"
 
 
