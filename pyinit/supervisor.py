@@ -54,6 +54,12 @@ class Supervisor:
         self.env = _child_environment(config)
         # Text logs stay short (stop signals only, unless -vv); JSON records every signal.
         self.log_every_signal = config.log_format == "json" or log.enabled(DEBUG)
+        self.pid = os.getpid()
+        # Signals whose whole handling is "pass it on unchanged": forwarded before any
+        # bookkeeping, because every microsecond before the kill is the app's latency.
+        self.plain_signals = (
+            signals.FORWARDED - signals.STOP_TRIGGERS - {signal.SIGCONT} - set(config.rewrite)
+        )
 
     # -- lifecycle -------------------------------------------------------------------------
     def run(self) -> int:
@@ -130,10 +136,24 @@ class Supervisor:
         signum = info.si_signo
         if signum == signal.SIGCHLD:
             return
-        if info.si_pid == os.getpid() and info.si_code <= 0:
+        if info.si_pid == self.pid and info.si_code <= 0:
             # pyinit's own EPIPE/EFBIG raise SIGPIPE/SIGXFSZ at itself: not the app's business.
             # Not logged either: the failed log write is what raised it.
             return
+        if signum in self.plain_signals and self.main_alive and not self.state.done:
+            # What state.on_signal would answer for these ([FORWARD]), without its cost.
+            sent = self._send_to_child(signum)
+            self._note_received(info)
+            if sent:
+                self._note_forwarded(signum, signum)
+            return
+        self._note_received(info)
+        if signum == signal.SIGCONT and self.main_alive:
+            self.terminal.hand_to(self.main_pid)
+        self._perform(self.state.on_signal(signum, time.monotonic()))
+
+    def _note_received(self, info: signal.struct_siginfo) -> None:
+        signum = info.si_signo
         self.record.count(self.record.received, signum)
         if self.log_every_signal or signum in signals.STOP_TRIGGERS:
             self.log.info(
@@ -142,9 +162,19 @@ class Supervisor:
                 signal=signal_name(signum),
                 sender=info.si_pid,
             )
-        if signum == signal.SIGCONT and self.main_alive:
-            self.terminal.hand_to(self.main_pid)
-        self._perform(self.state.on_signal(signum, time.monotonic()))
+
+    def _note_forwarded(self, signum: int, target: int) -> None:
+        self.record.count(self.record.forwarded, target)
+        if self.log_every_signal or signum in signals.STOP_TRIGGERS:
+            self.log.info(
+                "signal_forwarded",
+                f"forwarded {signal_name(target)} to "
+                + ("pid" if self.config.single_child else "group")
+                + f" {self.main_pid}",
+                signal=signal_name(target),
+                pid=self.main_pid,
+                group=not self.config.single_child,
+            )
 
     def _on_reaped(self, reaped: reaper.Reaped) -> None:
         if self.main_alive and self.main_pid in reaped.stopped:
@@ -245,17 +275,7 @@ class Supervisor:
                 to=signal_name(target),
             )
         if self._send_to_child(target):
-            self.record.count(self.record.forwarded, target)
-            if self.log_every_signal or signum in signals.STOP_TRIGGERS:
-                self.log.info(
-                    "signal_forwarded",
-                    f"forwarded {signal_name(target)} to "
-                    + ("pid" if self.config.single_child else "group")
-                    + f" {self.main_pid}",
-                    signal=signal_name(target),
-                    pid=self.main_pid,
-                    group=not self.config.single_child,
-                )
+            self._note_forwarded(signum, target)
 
     def _send_to_child(self, signum: int) -> bool:
         try:
