@@ -15,7 +15,7 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import psutil
 
@@ -51,7 +51,51 @@ def sleep_until(condition: Callable[[], object], timeout: float = TIMEOUT) -> ob
         time.sleep(0.01)
 
 
-class Running:
+class LineReader:
+    """Lines from a pipe, each read against a deadline (the handshakes tests wait on)."""
+
+    def __init__(self, stream: IO[bytes] | None, default_timeout: float = TIMEOUT) -> None:
+        assert stream is not None
+        self._fd = stream.fileno()
+        self.default_timeout = default_timeout
+        self._buffer = b""
+        self.lines: list[str] = []
+
+    def failure_context(self) -> str:
+        """Appended to a timeout's message; subclasses add what helps (e.g. stderr)."""
+        return ""
+
+    def read_line(self, timeout: float | None = None) -> str:
+        timeout = self.default_timeout if timeout is None else timeout
+        deadline = time.monotonic() + timeout
+        while b"\n" not in self._buffer:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise AssertionError(
+                    f"no line within {timeout}s; got {self.lines}{self.failure_context()}"
+                )
+            ready, _, _ = select.select([self._fd], [], [], left)
+            if ready:
+                chunk = os.read(self._fd, 65536)
+                if not chunk:
+                    raise AssertionError(
+                        f"output closed; lines so far: {self.lines}{self.failure_context()}"
+                    )
+                self._buffer += chunk
+        line, _, self._buffer = self._buffer.partition(b"\n")
+        self.lines.append(line.decode(errors="replace"))
+        return self.lines[-1]
+
+    def expect(self, prefix: str, timeout: float | None = None) -> str:
+        """Read lines until one starts with `prefix`; return it."""
+        deadline = time.monotonic() + (self.default_timeout if timeout is None else timeout)
+        while True:
+            line = self.read_line(max(0.0, deadline - time.monotonic()))
+            if line.startswith(prefix):
+                return line
+
+
+class Running(LineReader):
     """pyinit running as a subprocess with a line-oriented stdout."""
 
     def __init__(
@@ -77,8 +121,7 @@ class Running:
             start_new_session=True,  # so teardown can kill the whole tree
             **popen,  # type: ignore[call-overload]
         )
-        self._buffer = b""
-        self.lines: list[str] = []
+        super().__init__(self.proc.stdout)
 
     @property
     def pyinit_pid(self) -> int:
@@ -96,33 +139,6 @@ class Running:
 
     def send(self, signum: int) -> None:
         os.kill(self.pyinit_pid, signum)
-
-    def read_line(self, timeout: float = TIMEOUT) -> str:
-        deadline = time.monotonic() + timeout
-        assert self.proc.stdout is not None
-        fd = self.proc.stdout.fileno()
-        while b"\n" not in self._buffer:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise AssertionError(f"no line from the child within {timeout}s; got {self.lines}")
-            ready, _, _ = select.select([fd], [], [], left)
-            if ready:
-                chunk = os.read(fd, 65536)
-                if not chunk:
-                    raise AssertionError(f"stdout closed; lines so far: {self.lines}")
-                self._buffer += chunk
-        line, _, self._buffer = self._buffer.partition(b"\n")
-        text = line.decode()
-        self.lines.append(text)
-        return text
-
-    def expect(self, prefix: str, timeout: float = TIMEOUT) -> str:
-        """Read lines until one starts with `prefix`; return it."""
-        deadline = time.monotonic() + timeout
-        while True:
-            line = self.read_line(max(0.0, deadline - time.monotonic()))
-            if line.startswith(prefix):
-                return line
 
     def ready(self) -> tuple[int, int]:
         """Wait for the reporter's handshake; return the child's (pid, pgid)."""

@@ -15,7 +15,6 @@ import fcntl
 import hashlib
 import os
 import re
-import select
 import shutil
 import signal
 import subprocess
@@ -25,6 +24,8 @@ import time
 import uuid
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+
+from helpers import LineReader
 
 ROOT = Path(__file__).resolve().parents[2]
 PROGRAMS = Path(__file__).parent / "programs"
@@ -250,7 +251,7 @@ def build_app_image(base_image: str) -> str:
 
 
 # -- running containers --------------------------------------------------------------------
-class Container:
+class Container(LineReader):
     """`podman run` attached, with a line-reading stdout; removed (forcefully) on exit."""
 
     def __init__(
@@ -279,35 +280,8 @@ class Container:
             stderr=self.stderr_file,
             start_new_session=True,
         )
-        self._buffer = b""
-        self.lines: list[str] = []
+        super().__init__(self.proc.stdout, default_timeout=30.0)  # a container starts slower
         self.exited_at: float | None = None
-
-    def read_line(self, timeout: float) -> str:
-        deadline = time.monotonic() + timeout
-        assert self.proc.stdout is not None
-        fd = self.proc.stdout.fileno()
-        while b"\n" not in self._buffer:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise AssertionError(f"no line within {timeout}s; got {self.lines}{self._tail()}")
-            ready, _, _ = select.select([fd], [], [], left)
-            if ready:
-                chunk = os.read(fd, 65536)
-                if not chunk:
-                    raise AssertionError(f"output closed; lines: {self.lines}{self._tail()}")
-                self._buffer += chunk
-        line, _, self._buffer = self._buffer.partition(b"\n")
-        self.lines.append(line.decode(errors="replace"))
-        return self.lines[-1]
-
-    def expect(self, prefix: str, timeout: float = 30.0) -> str:
-        """Read lines until one starts with `prefix` (the handshake); return it."""
-        deadline = time.monotonic() + timeout
-        while True:
-            line = self.read_line(max(0.0, deadline - time.monotonic()))
-            if line.startswith(prefix):
-                return line
 
     def rest_of_output(self, timeout: float = 10.0) -> list[str]:
         """Every line until the container's output closes."""
@@ -332,7 +306,7 @@ class Container:
         self.stderr_file.seek(0)
         return self.stderr_file.read().decode(errors="replace")
 
-    def _tail(self) -> str:
+    def failure_context(self) -> str:
         return f"; stderr: {self.stderr()[-2000:]!r}"
 
     def remove(self) -> None:
