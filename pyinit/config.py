@@ -254,10 +254,13 @@ def _flag(value: object) -> bool:
 def _count(value: object) -> int:
     if value is None or isinstance(value, int):
         return int(value or 0)
-    text = _string(value).strip()
-    if not text.isdigit():
+    try:
+        count = int(_string(value))  # int() exactly, as click reads PYINIT_VERBOSE
+    except ValueError:
+        count = -1
+    if count < 0:
         raise ValueError(f"{value!r} is not a count (0, 1, 2, ...)")
-    return int(text)
+    return count
 
 
 def _log_format(value: object) -> str:

@@ -1,0 +1,29 @@
+"""Inputs the fuzzers found, pinned down so they stay fixed whatever hypothesis draws next."""
+
+from __future__ import annotations
+
+from typing import NoReturn
+
+import pytest
+from fuzzlib import environment
+
+from pyinit import cli
+from pyinit.click_command import parse_with_click
+from pyinit.config import Config
+
+pytestmark = pytest.mark.robustness
+
+
+def _never_fails(message: str) -> NoReturn:
+    raise AssertionError(f"click rejected it: {message}")
+
+
+@pytest.mark.parametrize(("spelling", "count"), [("+2", 2), ("-0", 0), ("1_0", 10), (" 3 ", 3)])
+def test_pyinit_verbose_reads_the_same_on_the_fast_path_as_in_click(
+    spelling: str, count: int
+) -> None:
+    env = {"PYINIT_VERBOSE": spelling}
+    with environment(env):
+        by_click = Config.build(*parse_with_click(["x"], _never_fails))
+        by_fast = cli.build_config(["x"], env)
+    assert by_click.verbose == by_fast.verbose == count
