@@ -27,3 +27,15 @@ def test_pyinit_verbose_reads_the_same_on_the_fast_path_as_in_click(
         by_click = Config.build(*parse_with_click(["x"], _never_fails))
         by_fast = cli.build_config(["x"], env)
     assert by_click.verbose == by_fast.verbose == count
+
+
+@pytest.mark.parametrize(
+    "user", ["99999999999999999999", "4294967295", "0:4294967296", "root:99999999999999999999"]
+)
+def test_out_of_range_user_or_group_id_is_a_usage_error(
+    user: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with environment({}), pytest.raises(SystemExit) as exited:
+        cli.build_config(["--user", user, "true"], {})
+    assert exited.value.code == 125
+    assert capsys.readouterr().err.startswith("pyinit: invalid --user: ")
