@@ -39,3 +39,15 @@ def test_out_of_range_user_or_group_id_is_a_usage_error(
         cli.build_config(["--user", user, "true"], {})
     assert exited.value.code == 125
     assert capsys.readouterr().err.startswith("pyinit: invalid --user: ")
+
+
+@pytest.mark.parametrize("option", ["--grace-period", "--timeout", "--stop-delay"])
+def test_a_duration_that_overflows_with_its_unit_is_a_usage_error(
+    option: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """1e308 is finite, 1e308h is not: an infinite grace period wrote `Infinity` into the JSON
+    report, which no JSON parser accepts."""
+    with environment({}), pytest.raises(SystemExit) as exited:
+        cli.build_config([option, "1e308h", "true"], {})
+    assert exited.value.code == 125
+    assert "finite" in capsys.readouterr().err
