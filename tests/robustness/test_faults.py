@@ -48,3 +48,14 @@ def test_closed_standard_streams_keep_the_exit_code(
     closed: tuple[int, ...], args: list[str], code: int
 ) -> None:
     assert run_raw(args, preexec_fn=closing(*closed)).returncode == code
+
+
+def test_termination_log_fifo_without_reader_does_not_hang_pyinit(tmp_path: Path) -> None:
+    """open(O_WRONLY) on a FIFO waits for a reader: pyinit hung at exit, immune to SIGTERM."""
+    fifo = tmp_path / "termination-log"
+    os.mkfifo(fifo)
+    result = run_raw(
+        ["--termination-log", str(fifo), "--", "sh", "-c", "exit 4"], capture_output=True
+    )
+    assert result.returncode == 4
+    assert result.stderr.startswith(b"pyinit: warning: failed to open")
