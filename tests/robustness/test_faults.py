@@ -5,13 +5,15 @@ started pyinit. pyinit must keep supervising and exit with the contract's code."
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from helpers import PYINIT, TIMEOUT
+from helpers import PYINIT, TIMEOUT, Running
+from robustlib import robust_program
 
 pytestmark = [pytest.mark.robustness, pytest.mark.integration]
 
@@ -59,3 +61,13 @@ def test_termination_log_fifo_without_reader_does_not_hang_pyinit(tmp_path: Path
     )
     assert result.returncode == 4
     assert result.stderr.startswith(b"pyinit: warning: failed to open")
+
+
+def test_a_log_reader_that_stops_reading_does_not_stall_pyinit() -> None:
+    """stderr is a pipe nobody drains (a stuck log driver): -vv fills it with a debug line per
+    reaped orphan, yet SIGTERM must still be handled and the exit code come through."""
+    churn = 4000  # ~40 bytes of log each for 2000 orphans: more than a 64 KiB pipe holds
+    with Running(["-vv", "--", *robust_program("forker.py", "churn", str(churn))]) as run:
+        run.expect(f"done {churn}", timeout=60)
+        run.send(signal.SIGTERM)
+        assert run.wait() == 7
