@@ -29,13 +29,14 @@ def closing(*fds: int) -> Callable[[], None]:
 
 
 def run_raw(args: list[str], **popen: object) -> subprocess.CompletedProcess[bytes]:
-    return subprocess.run(  # noqa: S603
+    result: subprocess.CompletedProcess[bytes] = subprocess.run(
         [*PYINIT, *args],
         timeout=TIMEOUT,
         start_new_session=True,
         check=False,
         **popen,  # type: ignore[call-overload]
     )
+    return result
 
 
 @pytest.mark.parametrize("closed", [(2,), (1, 2), (0, 1, 2)])

@@ -29,6 +29,7 @@ def fork_retrying() -> int:
 
 def churn(count: int) -> None:
     signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})  # taken by sigwait below
+    print("churning", flush=True)
     for n in range(count):
         pid = fork_retrying()
         if pid == 0:
