@@ -173,12 +173,14 @@ def test_child_that_closes_and_redirects_its_fds_is_still_supervised() -> None:
 
 
 INHERITED = [signal.SIGTERM, signal.SIGCHLD, signal.SIGINT, signal.SIGPIPE, signal.SIGHUP]
+# Signals pyinit never handles itself; ignoring them must not reach the child either.
+INHERITED_FAULTS = [signal.SIGTRAP, signal.SIGSYS]
 
 
 def _hostile_parent() -> None:
     """preexec_fn: the worst a careless parent (a shell, a CI runner) can hand down."""
     signal.pthread_sigmask(signal.SIG_BLOCK, INHERITED)
-    for signum in INHERITED:
+    for signum in [*INHERITED, *INHERITED_FAULTS]:
         signal.signal(signum, signal.SIG_IGN)
 
 
