@@ -93,6 +93,7 @@ VALUES = {
 }
 value_for = st.sampled_from(sorted(VALUES)).flatmap(lambda n: st.tuples(st.just(n), VALUES[n]))
 LONG = {opt.name: opt for opt in options.OPTIONS}
+OPTION_LIKE = ["--", "-", "-v", "-vq", "--grace-period", "--report=x", "--help", "-h", "--version"]
 
 
 @st.composite
@@ -100,6 +101,8 @@ def option_words(draw: st.DrawFn, junk: bool = True) -> list[str]:
     """One option as it could appear on a command line: real, misspelt, or garbage. Without
     `junk`, only shapes the fast parser understands (so it does not just hand over to click)."""
     name, value = draw(value_for)
+    if draw(st.integers(0, 9)) == 0:  # a value that looks like the next option or the end
+        value = draw(st.sampled_from(OPTION_LIKE))
     opt = LONG[name]
     if opt.kind in (options.FLAG, options.COUNT) and not junk:
         return [draw(st.sampled_from([opt.long, opt.short or opt.long, "-vq", "-vv", "-qv"]))]
