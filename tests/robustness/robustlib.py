@@ -12,6 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import psutil
+
 from helpers import TIMEOUT, sleep_until
 
 PROGRAMS = Path(__file__).parent / "programs"

@@ -14,8 +14,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from helpers import PYINIT, TIMEOUT, Running, reporter, sleep_until
 from robustlib import robust_program, signal_set
+
+from helpers import PYINIT, TIMEOUT, Running, reporter, sleep_until
 
 pytestmark = [pytest.mark.robustness, pytest.mark.integration]
 

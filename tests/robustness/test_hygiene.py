@@ -15,8 +15,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from helpers import PYINIT, TIMEOUT, Running, reporter
 from robustlib import PROGRAMS
+
+from helpers import PYINIT, TIMEOUT, Running, reporter
 
 pytestmark = [pytest.mark.robustness, pytest.mark.integration]
 

@@ -11,8 +11,9 @@ from collections.abc import Iterator
 
 import psutil
 import pytest
-from helpers import Running, sleep_until
 from robustlib import PidsCgroup, drain_stderr, memory_kib, pids_cgroup_available, robust_program
+
+from helpers import Running, sleep_until
 
 pytestmark = [
     pytest.mark.robustness,

@@ -17,10 +17,11 @@ import time
 from pathlib import Path
 
 import pytest
-from helpers import Running
 from robustlib import memory_kib, robust_program, session_processes
 
 from pyinit.signals import signal_name
+
+from helpers import Running
 
 pytestmark = [pytest.mark.robustness, pytest.mark.integration]
 

@@ -18,9 +18,10 @@ from pathlib import Path
 
 import psutil
 import pytest
-from helpers import Running
 from robustlib import memory_kib, robust_program
 from test_signal_storm import REALTIME, counts_after_marker, storm
+
+from helpers import Running
 
 pytestmark = [pytest.mark.robustness, pytest.mark.integration]
 

@@ -56,7 +56,10 @@ def test_signalling_a_process_that_vanished_after_the_scan_is_logged_not_raised(
     live: subprocess.Popen[bytes],
     capfd: pytest.CaptureFixture[str],
 ) -> None:
-    found = [tree.ProcessInfo(vanished.pid, "gone", []), tree.ProcessInfo(live.pid, "sleep", [])]
+    found = [
+        tree.ProcessInfo(vanished.pid, "gone", [], vanished.pid + 1),
+        tree.ProcessInfo(live.pid, "sleep", [], live.pid),
+    ]  # both outside the group signalled below, so each is signalled by pid
     monkeypatch.setattr(tree, "list_processes", lambda is_pid1: found)
     # The group of a process that no longer exists: killpg says ESRCH.
     result = tree.signal_everything(signal.SIGTERM, vanished.pid, False, Log(DEBUG))
