@@ -56,7 +56,8 @@ def main() -> None:
         os.close(started)
         os.read(wait_end, 1)  # EOF once the churner ignores the storm's signals
         os.close(wait_end)
-    waited = {*COUNTED, MARKER, signal.SIGTERM}
+    # SIGPIPE too: Python ignores it by default, and a test must see one that pyinit passed on.
+    waited = {*COUNTED, MARKER, signal.SIGTERM, signal.SIGPIPE}
     signal.pthread_sigmask(signal.SIG_BLOCK, waited)
     if "--sleeper" in sys.argv:
         subprocess.Popen(["sleep", "1000"], preexec_fn=sleeper_setup)
