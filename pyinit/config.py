@@ -26,12 +26,12 @@ def parse_duration(text: str) -> float:
     spec = text.strip().lower()
     unit = next((u for u in ("ms", "s", "m", "h") if spec.endswith(u)), "")
     try:
-        value = float(spec[: len(spec) - len(unit)])
+        value = float(spec[: len(spec) - len(unit)]) * _UNITS.get(unit, 1.0)
     except ValueError:
         raise ValueError(f"{text!r} is not a duration (e.g. 500ms, 2, 2s, 1.5m, 1h)") from None
-    if not math.isfinite(value) or value < 0:
+    if not math.isfinite(value) or value < 0:  # after the unit: 1e308h overflows to inf
         raise ValueError(f"{text!r} is not a duration: it must be a finite number >= 0")
-    return value * _UNITS.get(unit, 1.0)
+    return value
 
 
 def parse_rewrite(text: str) -> tuple[int, int]:
@@ -254,10 +254,13 @@ def _flag(value: object) -> bool:
 def _count(value: object) -> int:
     if value is None or isinstance(value, int):
         return int(value or 0)
-    text = _string(value).strip()
-    if not text.isdigit():
+    try:
+        count = int(_string(value))  # int() exactly, as click reads PYINIT_VERBOSE
+    except ValueError:
+        count = -1
+    if count < 0:
         raise ValueError(f"{value!r} is not a count (0, 1, 2, ...)")
-    return int(text)
+    return count
 
 
 def _log_format(value: object) -> str:

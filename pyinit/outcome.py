@@ -155,7 +155,8 @@ def _program(command: tuple[str, ...]) -> str:
 def write_termination_log(path: str, text: str, log: Log) -> None:
     """Write unless the app already wrote something there (its message is the better one)."""
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        # O_NONBLOCK: a FIFO with no reader would otherwise block PID 1 here for ever.
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC | os.O_NONBLOCK, 0o644)
     except OSError as exc:
         log.warning("termination_log_failed", f"failed to open {path}: {exc.strerror}")
         return

@@ -36,6 +36,11 @@ def block_handled() -> None:
     for signum in HANDLED:
         if signal.getsignal(signum) is not signal.SIG_DFL:
             signal.signal(signum, signal.SIG_DFL)
+    # Never handled, but an inherited SIG_IGN would pass on to the child (faulthandler's own
+    # handlers, if enabled, stay).
+    for signum in KERNEL_FAULT:
+        if signal.getsignal(signum) is signal.SIG_IGN:
+            signal.signal(signum, signal.SIG_DFL)
 
 
 def unblock_all() -> None:

@@ -1,0 +1,76 @@
+"""Part 4, in process: psutil failing on processes that vanish (or hide) between pyinit's scan and
+its signal. `tree` must skip them, signal the rest, and never raise."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+from collections.abc import Iterator
+from typing import Any
+
+import psutil
+import pytest
+
+from pyinit import tree
+from pyinit.log import DEBUG, Log
+
+pytestmark = pytest.mark.robustness
+
+
+@pytest.fixture
+def vanished() -> psutil.Process:
+    """A psutil handle on a real process that has since exited and been reaped."""
+    child = subprocess.Popen(["true"])
+    handle = psutil.Process(child.pid)
+    child.wait(10)
+    return handle
+
+
+@pytest.fixture
+def live() -> Iterator[subprocess.Popen[bytes]]:
+    child = subprocess.Popen(["sleep", "60"])
+    yield child
+    child.kill()
+    child.wait(10)
+
+
+class Hidden(psutil.Process):
+    """A process /proc will not describe (hidepid, another user's namespace)."""
+
+    def status(self) -> Any:
+        raise psutil.AccessDenied(self.pid)
+
+
+def test_scan_skips_vanished_and_unreadable_processes(
+    monkeypatch: pytest.MonkeyPatch, vanished: psutil.Process, live: subprocess.Popen[bytes]
+) -> None:
+    hidden = Hidden(live.pid)
+    listing = [vanished, hidden, psutil.Process(live.pid)]
+    monkeypatch.setattr(psutil.Process, "children", lambda self, recursive=False: listing)
+    assert [info.pid for info in tree.list_processes(is_pid1=False)] == [live.pid]
+
+
+def test_signalling_a_process_that_vanished_after_the_scan_is_logged_not_raised(
+    monkeypatch: pytest.MonkeyPatch,
+    vanished: psutil.Process,
+    live: subprocess.Popen[bytes],
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    found = [
+        tree.ProcessInfo(vanished.pid, "gone", [], vanished.pid + 1),
+        tree.ProcessInfo(live.pid, "sleep", [], live.pid),
+    ]  # both outside the group signalled below, so each is signalled by pid
+    monkeypatch.setattr(tree, "list_processes", lambda is_pid1: found)
+    # The group of a process that no longer exists: killpg says ESRCH.
+    result = tree.signal_everything(signal.SIGTERM, vanished.pid, False, Log(DEBUG))
+    assert result == found
+    assert live.wait(10) == -signal.SIGTERM
+    assert f"failed to send SIGTERM to {vanished.pid} (gone)" in capfd.readouterr().err
+
+
+def test_whole_scan_failing_gives_an_empty_list(monkeypatch: pytest.MonkeyPatch) -> None:
+    def fail(self: psutil.Process, recursive: bool = False) -> list[psutil.Process]:
+        raise psutil.NoSuchProcess(self.pid)
+
+    monkeypatch.setattr(psutil.Process, "children", fail)
+    assert tree.list_processes(is_pid1=False) == []
