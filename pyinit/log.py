@@ -14,6 +14,9 @@ import time
 
 DEBUG, INFO, WARNING, ERROR = 10, 20, 30, 40
 _SILENT = 100
+# poll() reports a pipe writable once PIPE_BUF bytes are free: a line no longer than that can
+# never block PID 1 after the poll, and it is written atomically, never interleaved.
+LINE_LIMIT = 4096
 _LEVEL_NAMES = {DEBUG: "debug", INFO: "info", WARNING: "warning", ERROR: "error"}
 
 
@@ -62,7 +65,22 @@ class Log:
             }
             record.update(fields)
             line = self._dumps(record, default=str, ensure_ascii=False) + "\n"
-        self._write(line)
+            if len(line.encode("utf-8", "backslashreplace")) > LINE_LIMIT:
+                line = self._shorten_json(level, name, message)
+        self._write(_cap(line))
+
+    def _shorten_json(self, level: int, name: str, message: str) -> str:
+        """Still one valid object: the event, and as much of its text form as fits. The full
+        detail (e.g. every killed process) is in --report and the termination message."""
+        assert self._dumps is not None
+        record = {
+            "ts": iso_timestamp(time.time()),
+            "level": _LEVEL_NAMES[level],
+            "event": name,
+            "message": message[: LINE_LIMIT // 2],
+            "truncated": True,
+        }
+        return self._dumps(record, ensure_ascii=True) + "\n"
 
     def debug(self, name: str, message: str, **fields: object) -> None:
         self.event(DEBUG, name, message, **fields)
@@ -89,3 +107,10 @@ class Log:
                 # A closed stderr never comes back, and every further write would raise
                 # another SIGPIPE at pyinit: stop writing for good.
                 self.level = _SILENT
+
+
+def _cap(line: str) -> str:
+    data = line.encode("utf-8", "backslashreplace")
+    if len(data) <= LINE_LIMIT:
+        return line
+    return data[: LINE_LIMIT - 5].decode("utf-8", "ignore") + " ...\n"
