@@ -14,6 +14,10 @@ import os
 import signal
 import time
 
+# The same names the tests compare against. Imported here, not in the handler: a second signal
+# during a first, lazy import would meet a half-initialised module.
+from pyinit.signals import signal_name
+
 UNCATCHABLE = {signal.SIGKILL, signal.SIGSTOP}
 
 
@@ -63,8 +67,6 @@ def _number(name: str) -> int:
 
 
 def _name(signum: int) -> str:
-    from pyinit.signals import signal_name  # the same names the tests compare against
-
     return signal_name(signum)
 
 
