@@ -41,7 +41,8 @@ class Supervisor:
     def __init__(self, config: Config, log: Log) -> None:
         self.config = config
         self.log = log
-        self.is_pid1 = os.getpid() == 1
+        self.pid = os.getpid()
+        self.is_pid1 = self.pid == 1
         self.terminal = Terminal.detect()
         self.record = outcome.Outcome(config.command)
         self.record.grace_period = config.grace_period
@@ -54,7 +55,6 @@ class Supervisor:
         self.env = _child_environment(config)
         # Text logs stay short (stop signals only, unless -vv); JSON records every signal.
         self.log_every_signal = config.log_format == "json" or log.enabled(DEBUG)
-        self.pid = os.getpid()
         # Signals whose whole handling is "pass it on unchanged": forwarded before any
         # bookkeeping, because every microsecond before the kill is the app's latency.
         self.plain_signals = (
