@@ -5,6 +5,8 @@ semantics or set a parent-death signal, so pyinit forks. Between fork and exec t
 the set-up below, with every handled signal still blocked, and it never returns into pyinit's code:
 it execs or `_exit`s. The protocol follows CPython's subprocess: the child writes
 "<stage>:<errno>" to the pipe on failure; EOF means the exec succeeded.
+
+`child_environment` holds the only changes pyinit ever makes to the environment it passes on.
 """
 
 from __future__ import annotations
@@ -151,3 +153,58 @@ def _switch_user(user: User) -> None:
 def _report(fd: int, stage: str, number: int) -> None:
     with contextlib.suppress(OSError):
         os.write(fd, f"{stage}:{number}".encode())
+
+
+def child_environment(user: User | None) -> dict[str, str] | None:
+    """The environment passes through untouched, except HOME for --user (see `_home_for`) and
+    LC_CTYPE, which the child gets as pyinit did (see `_inherited_lc_ctype`)."""
+    lc_ctype = _inherited_lc_ctype()
+    coerced = lc_ctype != os.environ.get("LC_CTYPE", lc_ctype)
+    home = _home_for(user)
+    if not coerced and home is None:
+        return None
+    env = {**os.environ}
+    if coerced:
+        del env["LC_CTYPE"]
+        if lc_ctype is not None:
+            env["LC_CTYPE"] = lc_ctype
+    if home is not None:
+        env["HOME"] = home
+    return env
+
+
+def _home_for(user: User | None) -> str | None:
+    """HOME for --user: set when it is unset, or when it is root's home and the user is not root
+    (container runtimes set HOME=/root for a root image, and an app that drops privileges must
+    not write there). None: leave HOME alone."""
+    if user is None:
+        return None
+    home = os.environ.get("HOME")
+    if home is not None and (user.uid == 0 or home != _root_home()):
+        return None
+    return user.home
+
+
+def _root_home() -> str:
+    import pwd
+
+    try:
+        return pwd.getpwuid(0).pw_dir
+    except KeyError:
+        return "/root"
+
+
+def _inherited_lc_ctype() -> str | None:
+    """LC_CTYPE as pyinit was started with it. In a C or POSIX locale CPython's start-up sets
+    LC_CTYPE=C.UTF-8 in its own environment (PEP 538), which the app must not inherit; the
+    environment as exec'd is still in /proc/self/environ; if that cannot be read, trust os.environ.
+    """
+    try:
+        with open("/proc/self/environ", "rb") as stream:
+            inherited = stream.read().split(b"\0")
+    except OSError:
+        return os.environ.get("LC_CTYPE")
+    for entry in inherited:
+        if entry.startswith(b"LC_CTYPE="):
+            return os.fsdecode(entry[len(b"LC_CTYPE=") :])
+    return None

@@ -18,7 +18,7 @@ from pyinit import exit_codes, outcome, reaper, signals, state, tree
 from pyinit.errors import SpawnError
 from pyinit.log import DEBUG, Log, level_for
 from pyinit.signals import signal_name
-from pyinit.spawn import ChildSetup, spawn_child
+from pyinit.spawn import ChildSetup, child_environment, spawn_child
 from pyinit.terminal import Terminal
 
 TYPE_CHECKING = False
@@ -52,7 +52,7 @@ class Supervisor:
         self.main_pid = 0
         self.main_alive = False
         self.stop_command_pid: int | None = None
-        self.env = _child_environment(config)
+        self.env = child_environment(config.user)
         # Text logs stay short (stop signals only, unless -vv); JSON records every signal.
         self.log_every_signal = config.log_format == "json" or log.enabled(DEBUG)
         # Signals whose whole handling is "pass it on unchanged": forwarded before any
@@ -447,59 +447,3 @@ class Supervisor:
                 outcome.write_report(self.config.report, self.record.report(), self.log)
         except Exception as exc:  # a record must never change the exit code
             self.log.error("record_failed", f"failed to write the outcome: {exc!r}")
-
-
-def _child_environment(config: Config) -> dict[str, str] | None:
-    """The environment passes through untouched, except HOME for --user (see `_home_for`) and
-    LC_CTYPE, which the child gets as pyinit did (see `_inherited_lc_ctype`)."""
-    lc_ctype = _inherited_lc_ctype()
-    coerced = lc_ctype != os.environ.get("LC_CTYPE", lc_ctype)
-    home = _home_for(config)
-    if not coerced and home is None:
-        return None
-    env = {**os.environ}
-    if coerced:
-        del env["LC_CTYPE"]
-        if lc_ctype is not None:
-            env["LC_CTYPE"] = lc_ctype
-    if home is not None:
-        env["HOME"] = home
-    return env
-
-
-def _home_for(config: Config) -> str | None:
-    """HOME for --user: set when it is unset, or when it is root's home and the user is not root
-    (container runtimes set HOME=/root for a root image, and an app that drops privileges must
-    not write there). None: leave HOME alone."""
-    user = config.user
-    if user is None:
-        return None
-    home = os.environ.get("HOME")
-    if home is not None and (user.uid == 0 or home != _root_home()):
-        return None
-    return user.home
-
-
-def _root_home() -> str:
-    import pwd
-
-    try:
-        return pwd.getpwuid(0).pw_dir
-    except KeyError:
-        return "/root"
-
-
-def _inherited_lc_ctype() -> str | None:
-    """LC_CTYPE as pyinit was started with it. In a C or POSIX locale CPython's start-up sets
-    LC_CTYPE=C.UTF-8 in its own environment (PEP 538), which the app must not inherit; the
-    environment as exec'd is still in /proc/self/environ; if that cannot be read, trust os.environ.
-    """
-    try:
-        with open("/proc/self/environ", "rb") as stream:
-            inherited = stream.read().split(b"\0")
-    except OSError:
-        return os.environ.get("LC_CTYPE")
-    for entry in inherited:
-        if entry.startswith(b"LC_CTYPE="):
-            return os.fsdecode(entry[len(b"LC_CTYPE=") :])
-    return None
