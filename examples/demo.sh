@@ -4,12 +4,13 @@
 set -eu
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
-mkfifo "$dir/ready"
+mkfifo "$dir/ready" "$dir/idle"
 
 # The app: prints when it is ready, and cleans up when it gets SIGTERM.
 app='trap "echo app: got SIGTERM, finishing in-flight work...; echo app: clean exit; exit 0" TERM
 echo app: ready > '"$dir/ready"'
-while :; do sleep 0.1; done'
+exec 3<>'"$dir/idle"'
+while :; do read -r _ <&3; done'
 
 echo "demo: starting  pyinit -v -- sh -c 'app; echo done'"
 pyinit -v --grace-period 5s -- sh -c "$app; echo done" &
