@@ -278,22 +278,13 @@ class Supervisor:
             self._note_forwarded(signum, target)
 
     def _send_to_child(self, signum: int) -> bool:
-        try:
-            if self.config.single_child:
-                if not self.main_alive:
-                    return False
-                os.kill(self.main_pid, signum)
-            elif self.main_alive or self.is_pid1:
-                # While the leader is unreaped its pid, so the group id, cannot be reused; in
-                # our own namespace every process is ours anyway.
-                os.killpg(self.main_pid, signum)
-            else:
-                # An emptied group's id may already be a stranger's.
-                return tree.signal_group(signum, self.main_pid)
-        except ProcessLookupError:
+        if self.config.single_child:
+            sent = self.main_alive and _kill(self.main_pid, signum)
+        else:
+            sent = tree.signal_group(signum, self.main_pid, self.main_alive, self.is_pid1)
+        if not sent:
             self.log.debug("forward_failed", f"no process left to get {signal_name(signum)}")
-            return False
-        return True
+        return sent
 
     def _stop(self, signum: int) -> None:
         record = self.record
@@ -447,3 +438,11 @@ class Supervisor:
                 outcome.write_report(self.config.report, self.record.report(), self.log)
         except Exception as exc:  # a record must never change the exit code
             self.log.error("record_failed", f"failed to write the outcome: {exc!r}")
+
+
+def _kill(pid: int, signum: int) -> bool:
+    try:
+        os.kill(pid, signum)
+    except ProcessLookupError:
+        return False
+    return True

@@ -68,9 +68,8 @@ def signal_everything(
             with contextlib.suppress(ProcessLookupError):
                 os.kill(-1, signum)
             return found
-        if leader_alive or is_pid1 or _holds_group(found, group):
-            with contextlib.suppress(ProcessLookupError):  # atomic, in case the scan missed a fork
-                os.killpg(group, signum)
+        # Atomic, in case the scan missed a fork.
+        signal_group(signum, group, leader_alive, is_pid1, found)
     outside = [info for info in found if info.pgid != group]
     _signal_each(signum, outside, log)
     return found if include_group else outside
@@ -95,15 +94,26 @@ def is_stopped(pid: int) -> bool:
     return stat[stat.rfind(b")") + 2 :][:1] == b"T"
 
 
-def signal_group(signum: int, group: int) -> bool:
-    """killpg for a group whose leader pyinit has reaped: only if one of our processes still
-    holds the group id, so the id cannot have been reused. True if it was signalled."""
-    if not _holds_group(list_processes(False), group):
-        return False
-    with contextlib.suppress(ProcessLookupError):
+def signal_group(
+    signum: int,
+    group: int,
+    leader_alive: bool,
+    is_pid1: bool,
+    found: list[ProcessInfo] | None = None,
+) -> bool:
+    """killpg the main child's group, only while its id is provably ours: its leader is not
+    reaped yet, or pyinit is PID 1 (every process in the namespace is ours), or a scan (`found`,
+    else a fresh one) still sees one of our processes holding the id. An emptied group's id may
+    already be a stranger's. True if the group was signalled."""
+    if not (leader_alive or is_pid1):
+        scan = list_processes(False) if found is None else found
+        if not _holds_group(scan, group):
+            return False
+    try:
         os.killpg(group, signum)
-        return True
-    return False
+    except ProcessLookupError:
+        return False
+    return True
 
 
 def _holds_group(found: list[ProcessInfo], group: int) -> bool:
