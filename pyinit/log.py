@@ -65,9 +65,10 @@ class Log:
             }
             record.update(fields)
             line = self._dumps(record, default=str, ensure_ascii=False) + "\n"
-            if len(line.encode("utf-8", "backslashreplace")) > LINE_LIMIT:
-                line = self._shorten_json(level, name, message)
-        self._write(_cap(line))
+        data = line.encode("utf-8", "backslashreplace")
+        if self._dumps is not None and len(data) > LINE_LIMIT:
+            data = self._shorten_json(level, name, message).encode()
+        self._write(fit(data, LINE_LIMIT))
 
     def _shorten_json(self, level: int, name: str, message: str) -> str:
         """Still one valid object: the event, and as much of its text form as fits. The full
@@ -94,14 +95,14 @@ class Log:
     def error(self, name: str, message: str, **fields: object) -> None:
         self.event(ERROR, name, message, **fields)
 
-    def _write(self, line: str) -> None:
+    def _write(self, data: bytes) -> None:
         try:
             if not self._poll.poll(0):
                 # stderr would block (a stalled log reader): PID 1 must go on forwarding and
                 # reaping, so the line is dropped. A closed or broken stderr reports an event
                 # and the write below finds out.
                 return
-            os.write(2, line.encode("utf-8", "backslashreplace"))
+            os.write(2, data)
         except OSError as exc:
             if exc.errno in (errno.EPIPE, errno.EBADF):
                 # A closed stderr never comes back, and every further write would raise
@@ -109,8 +110,9 @@ class Log:
                 self.level = _SILENT
 
 
-def _cap(line: str) -> str:
-    data = line.encode("utf-8", "backslashreplace")
-    if len(data) <= LINE_LIMIT:
-        return line
-    return data[: LINE_LIMIT - 5].decode("utf-8", "ignore") + " ...\n"
+def fit(data: bytes, limit: int) -> bytes:
+    """`data` if it is at most `limit` bytes, else its start, cut on a UTF-8 character boundary
+    and marked " ...\n", within the limit."""
+    if len(data) <= limit:
+        return data
+    return data[: limit - 5].decode("utf-8", "ignore").encode() + b" ...\n"

@@ -11,7 +11,7 @@ import contextlib
 import os
 import time
 
-from pyinit.log import iso_timestamp
+from pyinit.log import fit, iso_timestamp
 from pyinit.signals import signal_name
 
 TYPE_CHECKING = False
@@ -113,11 +113,7 @@ class Outcome:
         if self.killed:
             lines.append("SIGKILLed: " + ", ".join(str(info) for info in self.killed))
         text = "\n".join(lines) + "\n"
-        encoded = text.encode("utf-8", "replace")
-        if len(encoded) > TERMINATION_LOG_LIMIT:
-            cut = encoded[: TERMINATION_LOG_LIMIT - 5].decode("utf-8", "ignore")
-            text = cut + " ...\n"
-        return text
+        return fit(text.encode("utf-8", "replace"), TERMINATION_LOG_LIMIT).decode()
 
     def _signalled(self) -> str:
         ending = self.main_ending() or {}
