@@ -54,3 +54,50 @@ def test_signals_are_blocked_before_signal_and_enum_are_imported() -> None:
     assert done.returncode == 0, done.stderr
     lines = set(done.stdout.split("\n")) - {""}
     assert lines == {"preloaded", "enum after-block", "signal after-block"}
+
+
+# Runs bin/pyinit's code as its shebang would, under a spy that records the blocked set at the
+# first import the script triggers (with -S that is `site`, which then sets up the paths).
+SCRIPT_PROBE = """
+import _signal, sys
+script = sys.argv[1]
+sys.path.append(sys.argv[2])
+
+class Spy:
+    seen = None
+    def find_spec(self, name, path=None, target=None):
+        if Spy.seen is None:
+            Spy.seen = sorted(_signal.pthread_sigmask(_signal.SIG_BLOCK, []))
+            print("first-import", name, *Spy.seen, flush=True)
+        return None
+
+sys.meta_path.insert(0, Spy())
+sys.argv = [script, "--", "true"]
+code = compile(open(script).read(), script, "exec")
+exec(code, {"__name__": "__main__", "__file__": script})
+"""
+
+
+def test_script_blocks_the_handled_set_before_its_first_import() -> None:
+    """bin/pyinit should block exactly signals.HANDLED before it imports anything."""
+    script = Path(__file__).resolve().parents[2] / "bin" / "pyinit"
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-I",
+            "-S",
+            "-c",
+            SCRIPT_PROBE,
+            str(script),
+            str(Path(pyinit.__file__).parents[1]),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+        stdin=subprocess.DEVNULL,
+    )
+    assert done.returncode == 0, done.stderr
+    first = done.stdout.split("\n")[0].split()
+    assert first[:1] == ["first-import"]
+    assert {int(number) for number in first[2:]} == set(signals.HANDLED)
