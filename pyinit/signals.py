@@ -5,7 +5,13 @@ consumed only by `wait_signal()` (sigwaitinfo / sigtimedwait) and never by a han
 signal handler exists, so nothing ever runs in signal context.
 """
 
-import signal
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import signal
+else:
+    # The C half of `signal`: the same functions and constants, as plain ints. `signal` itself
+    # builds enums, and enum with what it imports stays ~0.7 MB in every pyinit for its life.
+    import _signal as signal
 
 STOP_TRIGGERS = frozenset({signal.SIGTERM, signal.SIGINT, signal.SIGQUIT})
 # Synchronous faults are the kernel telling pyinit about its own bug: blocking them would hang or
@@ -19,6 +25,15 @@ _UNCATCHABLE = frozenset({signal.SIGKILL, signal.SIGSTOP})
 _STANDARD = range(1, 32)
 _REALTIME = range(signal.SIGRTMIN, signal.SIGRTMAX + 1)
 ALL_VALID = frozenset((*_STANDARD, *_REALTIME))
+
+# Every name, aliases too (SIGIOT, SIGCLD, SIGPOLL), as signal.Signals has them; a number's own
+# name is its alphabetically first one, as in signal.Signals (a test holds both equal).
+_NUMBERS: dict[str, int] = {
+    name: number
+    for name, number in vars(signal).items()
+    if name.startswith("SIG") and not name.startswith("SIG_") and isinstance(number, int)
+}
+_NAMES: dict[int, str] = {number: name for name, number in sorted(_NUMBERS.items(), reverse=True)}
 
 FORWARDED: frozenset[int] = frozenset(ALL_VALID - KERNEL_FAULT - _UNCATCHABLE - {signal.SIGCHLD})
 HANDLED: frozenset[int] = FORWARDED | {signal.SIGCHLD}
@@ -34,12 +49,12 @@ def block_handled() -> None:
     """
     signal.pthread_sigmask(signal.SIG_BLOCK, HANDLED)
     for signum in HANDLED:
-        if signal.getsignal(signum) is not signal.SIG_DFL:
+        if signal.getsignal(signum) != signal.SIG_DFL:
             signal.signal(signum, signal.SIG_DFL)
     # Never handled, but an inherited SIG_IGN would pass on to the child (faulthandler's own
     # handlers, if enabled, stay).
     for signum in KERNEL_FAULT:
-        if signal.getsignal(signum) is signal.SIG_IGN:
+        if signal.getsignal(signum) == signal.SIG_IGN:
             signal.signal(signum, signal.SIG_DFL)
 
 
@@ -61,10 +76,7 @@ def signal_name(signum: int) -> str:
     if signal.SIGRTMIN < signum < signal.SIGRTMAX:
         offset = signum - signal.SIGRTMIN
         return f"SIGRTMIN+{offset}" if offset <= 15 else f"SIGRTMAX-{signal.SIGRTMAX - signum}"
-    try:
-        return signal.Signals(signum).name
-    except ValueError:
-        return str(signum)
+    return _NAMES.get(signum, str(signum))
 
 
 def parse_signal(text: str) -> int:
@@ -88,7 +100,7 @@ def _named_signal(name: str) -> int:
             if rest[0] in "+-" and rest[1:].isdigit():
                 return int(anchor) + int(rest)
             break
-    member = signal.Signals.__members__.get("SIG" + name)
-    if member is None or name.startswith(("SIG_", "CTRL")):
+    number = _NUMBERS.get("SIG" + name)
+    if number is None:
         raise ValueError(f"{name!r} is not a signal name (try TERM, SIGINT, 15 or RTMIN+1)")
-    return int(member)
+    return number

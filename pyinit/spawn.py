@@ -11,7 +11,6 @@ it execs or `_exit`s. The protocol follows CPython's subprocess: the child write
 
 from __future__ import annotations
 
-import contextlib
 import errno
 import os
 
@@ -79,8 +78,10 @@ def spawn_child(argv: Sequence[str], setup: ChildSetup) -> int:
 def _set_group(pid: int) -> None:
     """Also done in the child; doing it here too means a signal sent to the group right after
     the fork cannot miss it (the classic shell race)."""
-    with contextlib.suppress(OSError):  # EACCES: the child exec'd already, having done it itself
+    try:  # noqa: SIM105 - contextlib stays off the idle path
         os.setpgid(pid, pid)
+    except OSError:  # EACCES: the child exec'd already, having done it itself
+        pass
 
 
 def _read_all(fd: int) -> bytes:
@@ -139,8 +140,10 @@ def _become(argv: Sequence[str], setup: ChildSetup, error_fd: int, parent: int) 
 def _take_terminal(fd: int) -> None:
     """Become the terminal's foreground group. SIGTTOU is still blocked here, so a background
     caller is allowed to do this (tcsetpgrp(3))."""
-    with contextlib.suppress(OSError):  # not our controlling terminal: run without one
+    try:  # noqa: SIM105 - contextlib stays off the idle path
         os.tcsetpgrp(fd, os.getpid())
+    except OSError:  # not our controlling terminal: run without one
+        pass
 
 
 def _switch_user(user: User) -> None:
@@ -151,8 +154,10 @@ def _switch_user(user: User) -> None:
 
 
 def _report(fd: int, stage: str, number: int) -> None:
-    with contextlib.suppress(OSError):
+    try:  # noqa: SIM105 - contextlib stays off the idle path
         os.write(fd, f"{stage}:{number}".encode())
+    except OSError:
+        pass
 
 
 def child_environment(user: User | None) -> dict[str, str] | None:

@@ -12,9 +12,13 @@ Nothing here touches a process; the supervisor carries out the actions.
 
 from __future__ import annotations
 
-import signal
-
 from pyinit.signals import STOP_TRIGGERS
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import signal
+else:
+    import _signal as signal  # plain-int constants without enum: see pyinit.signals
 
 RUNNING, DELAYING, STOPPING, DRAINING, KILLING, DONE = (
     "running",

@@ -8,7 +8,6 @@ imported only here and only when a stop reaches processes outside the group: it 
 
 from __future__ import annotations
 
-import contextlib
 import os
 
 from pyinit.signals import signal_name
@@ -65,8 +64,10 @@ def signal_everything(
     if include_group:
         if is_pid1 and spare_group is None:
             # The whole namespace but us, the group included, atomically.
-            with contextlib.suppress(ProcessLookupError):
+            try:  # noqa: SIM105 - contextlib stays off the idle path
                 os.kill(-1, signum)
+            except ProcessLookupError:
+                pass
             return found
         # Atomic, in case the scan missed a fork.
         signal_group(signum, group, leader_alive, is_pid1, found)
