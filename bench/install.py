@@ -1,0 +1,93 @@
+"""The installation under test: a staged venv (pyinit as pip installs it), and the inits found."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import venv
+from collections.abc import Sequence
+from pathlib import Path
+
+from harness import REPO, Init
+
+C_INITS = ("tini", "dumb-init", "catatonit")
+
+
+def stage_install(root: Path) -> Path:
+    """A venv with a plain copy of pyinit/ and its bin/pyinit script, whose `#!python` shebang
+    pip rewrites at install time the same way; return the venv's python."""
+    builder = venv.EnvBuilder(with_pip=False, symlinks=True, clear=True)
+    builder.create(root)
+    python = root / "bin" / "python"
+    site = Path(
+        subprocess.run(
+            [str(python), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=30,
+        ).stdout.strip()
+    )
+    shutil.copytree(REPO / "pyinit", site / "pyinit", ignore=shutil.ignore_patterns("__pycache__"))
+    dependency_dirs = sorted({_origin_dir(name) for name in ("click", "psutil")} - {""})
+    (site / "pyinit-deps.pth").write_text("".join(f"{path}\n" for path in dependency_dirs))
+    script = root / "bin" / "pyinit"
+    shipped = (REPO / "bin" / "pyinit").read_text()
+    script.write_text(shipped.replace("#!python", f"#!{python}", 1))
+    script.chmod(0o755)
+    subprocess.run(
+        [str(python), "-m", "compileall", "-q", str(site / "pyinit")], check=True, timeout=60
+    )
+    return python
+
+
+def _origin_dir(module: str) -> str:
+    """The directory that holds `module` in the harness's environment, for pyinit's deps."""
+    import importlib.util
+
+    spec = importlib.util.find_spec(module)
+    if spec is None or not spec.submodule_search_locations:
+        return ""
+    return str(Path(next(iter(spec.submodule_search_locations))).parent)
+
+
+def find_inits(python: str, wanted: set[str] | None) -> tuple[list[Init], dict[str, str]]:
+    """The inits to measure, and why any other was left out."""
+    bindir = Path(python).parent
+    script = bindir / "pyinit"
+    found = []
+    missing: dict[str, str] = {}
+    if script.exists():
+        found.append(Init("pyinit", [str(script), "--"]))
+        # The fully isolated form the README recommends for images: `#!python -IS` would be the
+        # same, but pip drops everything after `#!python`.
+        found.append(Init("pyinit -IS", [python, "-IS", str(script), "--"], runtime=False))
+    else:
+        missing["pyinit"] = f"no console script at {script}"
+    found.append(Init("pyinit -m", [python, "-m", "pyinit", "--"], runtime=False))
+    for name in C_INITS:
+        path = shutil.which(name)
+        if path is None:
+            missing[name] = "not installed (apt-get install tini dumb-init catatonit)"
+        else:
+            found.append(Init(name, [path, "--"]))
+    if wanted is not None:
+        missing.update({i.name: "not selected (--inits)" for i in found if i.name not in wanted})
+        found = [i for i in found if i.name in wanted]
+    return found, missing
+
+
+def describe_versions(inits: Sequence[Init], python: str) -> dict[str, str]:
+    versions = {}
+    for init in inits:
+        if init.name.startswith("pyinit"):
+            argv = [python, "-c", "import pyinit; print(pyinit.__version__)"]
+        else:
+            argv = [init.argv[0], "--version"]
+        try:
+            done = subprocess.run(argv, capture_output=True, text=True, timeout=10, check=False)
+            text = (done.stdout or done.stderr).strip().splitlines()
+            versions[init.name] = text[0] if text else "?"
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            versions[init.name] = f"? ({exc})"
+    return versions
