@@ -155,7 +155,8 @@ def verdicts(metrics: object, name: str = "pyinit") -> Verdicts:
 
 def rows(metrics: object, names: list[str], marks: Verdicts) -> list[Row]:
     window_target = (
-        f"≤ {WINDOW_LIMIT}x{mark(marks, 'window_x_floor')} (-IS{mark(marks, 'window_IS_x_floor')}); "
+        f"≤ {WINDOW_LIMIT}x{mark(marks, 'window_x_floor')} "
+        f"(-IS{mark(marks, 'window_IS_x_floor')}); "
         f"-m ≤ {WINDOW_LIMIT_M}x{mark(marks, 'window_m_x_floor')}"
     )
     return [
