@@ -13,9 +13,9 @@ from harness import REPO, Init
 C_INITS = ("tini", "dumb-init", "catatonit")
 
 
-def stage_install(root: Path) -> Path:
-    """A venv with a plain copy of pyinit/ and its bin/pyinit script, whose `#!python` shebang
-    pip rewrites at install time the same way; return the venv's python."""
+def stage_install(root: Path, source: Path = REPO) -> Path:
+    """A venv with a plain copy of `source`'s pyinit/ and its bin/pyinit script, whose `#!python`
+    shebang pip rewrites at install time the same way; return the venv's python."""
     builder = venv.EnvBuilder(with_pip=False, symlinks=True, clear=True)
     builder.create(root)
     python = root / "bin" / "python"
@@ -28,17 +28,35 @@ def stage_install(root: Path) -> Path:
             timeout=30,
         ).stdout.strip()
     )
-    shutil.copytree(REPO / "pyinit", site / "pyinit", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(
+        source / "pyinit", site / "pyinit", ignore=shutil.ignore_patterns("__pycache__")
+    )
     dependency_dirs = sorted({_origin_dir(name) for name in ("click", "psutil")} - {""})
     (site / "pyinit-deps.pth").write_text("".join(f"{path}\n" for path in dependency_dirs))
     script = root / "bin" / "pyinit"
-    shipped = (REPO / "bin" / "pyinit").read_text()
+    shipped = (source / "bin" / "pyinit").read_text()
     script.write_text(shipped.replace("#!python", f"#!{python}", 1))
     script.chmod(0o755)
     subprocess.run(
         [str(python), "-m", "compileall", "-q", str(site / "pyinit")], check=True, timeout=60
     )
     return python
+
+
+def stage_revision(revision: str, work: Path) -> Init:
+    """`pyinit before`: the script of git `revision` of this checkout, staged like the current one,
+    so that one run measures before and after side by side."""
+    source = work / "before-source"
+    source.mkdir()
+    archive = subprocess.run(
+        ["git", "-C", str(REPO), "archive", revision, "pyinit", "bin"],
+        capture_output=True,
+        check=True,
+        timeout=60,
+    )
+    subprocess.run(["tar", "-x", "-C", str(source)], input=archive.stdout, check=True, timeout=60)
+    python = stage_install(work / "before-venv", source)
+    return Init("pyinit before", [str(python.parent / "pyinit"), "--"])
 
 
 def _origin_dir(module: str) -> str:

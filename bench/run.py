@@ -88,6 +88,8 @@ def _measure_all(
     tools = Tools(python)
     wanted = set(args.inits.split(",")) if args.inits else None
     inits, missing = install.find_inits(python, wanted)
+    if args.before:
+        inits.insert(1, install.stage_revision(args.before, work))
     for name, why in missing.items():
         print(f"bench: skipping {name}: {why}", file=sys.stderr)
     errors = work / "stderr.log"
@@ -161,6 +163,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--inits", help="comma-separated subset, e.g. pyinit,tini")
     parser.add_argument("--only", help=f"comma-separated phases of {','.join(PHASES)}")
+    parser.add_argument(
+        "--before", metavar="REV", help="also measure git revision REV's pyinit, as 'pyinit before'"
+    )
     return parser.parse_args(argv)
 
 
