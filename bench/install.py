@@ -31,15 +31,15 @@ def stage_install(root: Path, source: Path = REPO) -> Path:
     shutil.copytree(
         source / "pyinit", site / "pyinit", ignore=shutil.ignore_patterns("__pycache__")
     )
-    dependency_dirs = sorted({_origin_dir(name) for name in ("click", "psutil")} - {""})
-    (site / "pyinit-deps.pth").write_text("".join(f"{path}\n" for path in dependency_dirs))
+    for name in ("click", "psutil"):  # beside pyinit, as pip puts them
+        package = _origin_dir(name)
+        if package:
+            shutil.copytree(package, site / name, ignore=shutil.ignore_patterns("__pycache__"))
     script = root / "bin" / "pyinit"
     shipped = (source / "bin" / "pyinit").read_text()
     script.write_text(shipped.replace("#!python", f"#!{python}", 1))
     script.chmod(0o755)
-    subprocess.run(
-        [str(python), "-m", "compileall", "-q", str(site / "pyinit")], check=True, timeout=60
-    )
+    subprocess.run([str(python), "-m", "compileall", "-q", str(site)], check=True, timeout=60)
     return python
 
 
@@ -59,14 +59,14 @@ def stage_revision(revision: str, work: Path) -> Init:
     return Init("pyinit before", [str(python.parent / "pyinit"), "--"])
 
 
-def _origin_dir(module: str) -> str:
-    """The directory that holds `module` in the harness's environment, for pyinit's deps."""
+def _origin_dir(package: str) -> str:
+    """The directory of `package` in the harness's environment, for pyinit's dependencies."""
     import importlib.util
 
-    spec = importlib.util.find_spec(module)
+    spec = importlib.util.find_spec(package)
     if spec is None or not spec.submodule_search_locations:
         return ""
-    return str(Path(next(iter(spec.submodule_search_locations))).parent)
+    return str(next(iter(spec.submodule_search_locations)))
 
 
 def find_inits(python: str, wanted: set[str] | None) -> tuple[list[Init], dict[str, str]]:
