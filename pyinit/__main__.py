@@ -2,9 +2,11 @@
 
 A SIGTERM that reaches a Python PID 1 before its handled signals are blocked is dropped by the
 kernel (PID 1 has no default actions), and every import before the block widens that window. So
-`main` blocks them first through `_signal`, the C module the interpreter has already loaded:
-even `signal` would cost ~2 ms (it imports enum). `signals.block_handled` then blocks the same set
-again and resets the dispositions.
+`main` blocks them first through `_signal`, the C module the interpreter has already loaded
+(`signal` would cost ~2 ms: it imports enum); bin/pyinit has already done so before even looking
+up this package. `signals.block_handled` then blocks the same set again and resets the
+dispositions. Only then does pyinit import anything, through its own paths first
+(`trust_interpreter_paths`).
 """
 
 import _signal  # type: ignore[import-not-found]  # no stub; it is signal's C half
