@@ -1,15 +1,24 @@
 """Finding and signalling every process pyinit is responsible for, beyond the main child's group.
 
 As PID 1 that is every other process in the namespace, and kill(-1) reaches them all atomically.
-Otherwise it is pyinit's descendants (re-parented to it as a subreaper), found with psutil, which
-also checks each process's start time before signalling so a recycled pid is never hit. psutil is
-imported only here and only when a stop reaches processes outside the group: it costs a few MB.
+Otherwise it is pyinit's descendants (re-parented to it as a subreaper), found through the ppid
+field of every /proc/PID/stat.
+
+Invariants:
+- Deciding whom to signal and sending the signal read nothing but /proc/PID/stat (comm, state,
+  ppid, pgrp, start time), which never waits for the target. /proc/PID/cmdline takes the target's
+  mmap lock and can hang behind a thread stuck in D state (a dead FUSE or NFS mount), so command
+  lines are read only after the signal was sent, and only from processes none of whose threads is
+  in D state (`describe`).
+- A process is signalled by pid only while its start time is the one the scan saw, through a
+  pidfd where the kernel has them: a recycled pid is never hit.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import signal
 
 from pyinit.signals import signal_name
 
@@ -17,9 +26,12 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from pyinit.log import Log
 
+_COMM_LIMIT = 15  # the kernel truncates comm to 15 bytes
+_CMDLINE_LIMIT = 65536
+
 
 class ProcessInfo:
-    __slots__ = ("cmdline", "name", "pgid", "pid", "process", "stopped")
+    __slots__ = ("cmdline", "name", "pgid", "pid", "ppid", "starttime", "stopped")
 
     def __init__(
         self,
@@ -27,14 +39,14 @@ class ProcessInfo:
         name: str,
         cmdline: list[str],
         pgid: int,
-        process: object = None,
+        starttime: int | None = None,
         stopped: bool = False,
+        ppid: int = 0,
     ) -> None:
         self.pid, self.name, self.cmdline, self.pgid = pid, name, cmdline, pgid
-        self.stopped = stopped
-        # The psutil.Process seen by the scan: it remembers the start time, so signalling it
-        # later fails instead of hitting a process that took over the pid since.
-        self.process = process
+        # Field 22 of /proc/PID/stat: the same pid with another start time is another process.
+        self.starttime = starttime
+        self.stopped, self.ppid = stopped, ppid
 
     def as_dict(self) -> dict[str, object]:
         return {"pid": self.pid, "name": self.name, "cmdline": self.cmdline}
@@ -55,43 +67,45 @@ def signal_everything(
     """Send signum once to every process pyinit answers for: the main child's group (unless
     `include_group` is False, e.g. when it already got the stop signal) and everything outside it.
 
-    Return the live processes found just before, so a log can name them. Each process gets the
-    signal exactly once: an app may take a second SIGTERM during its drain as "quit now".
+    Return the live processes found just before, described (`describe`) after the signal went out,
+    so a log can name them. Each process gets the signal exactly once: an app may take a second
+    SIGTERM during its drain as "quit now".
     Once the group's leader is reaped (`leader_alive` False), killpg is used only while the scan
     still sees a member of ours holding the group id: an emptied group's id may be a stranger's.
     `spare_group` (the running --stop-command) is left alone: it is pyinit's own helper.
     """
-    found = [info for info in list_processes(is_pid1) if info.pgid != spare_group]
-    if include_group:
-        if is_pid1 and spare_group is None:
-            # The whole namespace but us, the group included, atomically.
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(-1, signum)
-            return found
-        # Atomic, in case the scan missed a fork.
-        signal_group(signum, group, leader_alive, is_pid1, found)
-    outside = [info for info in found if info.pgid != group]
-    _signal_each(signum, outside, log)
-    return found if include_group else outside
+    if include_group and is_pid1 and spare_group is None:
+        # The whole namespace but us, the group included, atomically, before any scan at all.
+        # Then the scan: pyinit reaps nothing in between, so a process the signal killed is
+        # still there as a zombie, with its name.
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(-1, signum)
+        found = list_processes(is_pid1, zombies=True)
+    else:
+        found = [info for info in list_processes(is_pid1) if info.pgid != spare_group]
+        if include_group:
+            # Atomic, in case the scan missed a fork.
+            signal_group(signum, group, leader_alive, is_pid1, found)
+        outside = [info for info in found if info.pgid != group]
+        _signal_each(signum, outside, log)
+        if not include_group:
+            found = outside
+    describe(found)
+    return found
 
 
 def resume_stopped(found: list[ProcessInfo], log: Log) -> None:
-    """SIGCONT for the stopped ones among processes just asked to stop: a stopped process
-    cannot act on SIGTERM before the deadline SIGKILL (systemd does the same)."""
-    import signal
-
-    _signal_each(signal.SIGCONT, [info for info in found if info.stopped], log)
+    """SIGCONT to every process just asked to stop, as systemd does: a stopped process cannot
+    act on SIGTERM before the deadline SIGKILL. Sent to all of them, not only those the scan saw
+    in state T: a SIGSTOP sent just before is pending until the target runs, and only a SIGCONT
+    generated after it discards it."""
+    _signal_each(signal.SIGCONT, found, log)
 
 
 def is_stopped(pid: int) -> bool:
     """Is pid stopped (state T in /proc/PID/stat)? False when it cannot be read."""
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as stream:
-            stat = stream.read()
-    except OSError:
-        return False
-    # The command name may hold spaces and parentheses: the state follows the last ')'.
-    return stat[stat.rfind(b")") + 2 :][:1] == b"T"
+    info = read_stat(pid)
+    return info is not None and info.stopped
 
 
 def signal_group(
@@ -121,31 +135,71 @@ def _holds_group(found: list[ProcessInfo], group: int) -> bool:
 
 
 def _signal_each(signum: int, targets: list[ProcessInfo], log: Log) -> None:
-    if not targets:
-        return
-    import psutil
-
     for info in targets:
-        try:
-            process = info.process or psutil.Process(info.pid)
-            assert isinstance(process, psutil.Process)
-            process.send_signal(signum)
-        except psutil.Error as exc:
-            log.debug("signal_failed", f"failed to send {signal_name(signum)} to {info}: {exc}")
+        failure = _send(info, signum)
+        if failure is not None:
+            log.debug("signal_failed", f"failed to send {signal_name(signum)} to {info}: {failure}")
 
 
-def list_processes(is_pid1: bool) -> list[ProcessInfo]:
-    """Live (non-zombie) processes that are ours: the namespace as PID 1, else descendants."""
+def _send(info: ProcessInfo, signum: int) -> str | None:
+    """Signal the process the scan saw, not whoever holds its pid now; None once sent, else why
+    not. A pidfd pins the process between the start-time check and the signal; without pidfds
+    (Linux < 5.3) the check comes just before kill(), as psutil does it."""
+    try:
+        pidfd: int | None = os.pidfd_open(info.pid)
+    except ProcessLookupError:
+        return "no such process"
+    except OSError:
+        pidfd = None
+    try:
+        if info.starttime is not None:
+            now = read_stat(info.pid)
+            if now is None or now.starttime != info.starttime:
+                return "it has exited"
+        if pidfd is None:
+            os.kill(info.pid, signum)
+        else:
+            signal.pidfd_send_signal(pidfd, signum)
+    except OSError as exc:
+        return exc.strerror or repr(exc)
+    finally:
+        if pidfd is not None:
+            os.close(pidfd)
+    return None
+
+
+def list_processes(is_pid1: bool, zombies: bool = False) -> list[ProcessInfo]:
+    """Live (and with `zombies`, unreaped) processes that are ours: the namespace as PID 1, else
+    descendants. Reads /proc/PID/stat only."""
     if not _proc_is_ours():
         return []
-    import psutil
-
     me = os.getpid()
+    table = {
+        pid: info for pid in _pids() if pid != me and (info := read_stat(pid, zombies)) is not None
+    }
+    return list(table.values()) if is_pid1 else _descendants(table, me)
+
+
+def _pids() -> list[int]:
     try:
-        candidates = psutil.process_iter() if is_pid1 else psutil.Process(me).children(True)
-        return [info for proc in candidates if (info := _describe(proc, me)) is not None]
-    except psutil.Error:
+        return [int(name) for name in os.listdir("/proc") if name.isdigit()]
+    except OSError:
         return []
+
+
+def _descendants(table: dict[int, ProcessInfo], root: int) -> list[ProcessInfo]:
+    children: dict[int, list[ProcessInfo]] = {}
+    for info in table.values():
+        children.setdefault(info.ppid, []).append(info)
+    found: list[ProcessInfo] = []
+    seen, parents = {root}, [root]
+    while parents:
+        for info in children.get(parents.pop(), []):
+            if info.pid not in seen:
+                seen.add(info.pid)
+                found.append(info)
+                parents.append(info.pid)
+    return found
 
 
 def _proc_is_ours() -> bool:
@@ -157,24 +211,81 @@ def _proc_is_ours() -> bool:
         return False
 
 
-def _describe(proc: object, me: int) -> ProcessInfo | None:
-    import psutil
+def read_stat(pid: int, zombies: bool = False) -> ProcessInfo | None:
+    """The process as /proc/PID/stat shows it; None if it is gone or unreadable, or a zombie
+    unless `zombies`."""
+    data = _read(f"/proc/{pid}/stat", 4096)
+    return None if data is None else parse_stat(pid, data, zombies)
 
-    assert isinstance(proc, psutil.Process)
-    if proc.pid == me:
+
+def parse_stat(pid: int, data: bytes, zombies: bool = False) -> ProcessInfo | None:
+    # comm may hold spaces and parentheses: it ends at the last ')'.
+    start, end = data.find(b"("), data.rfind(b")")
+    fields = data[end + 2 :].split()
+    if start < 0 or end < start or len(fields) < 20:
+        return None
+    if fields[0] == b"X" or (fields[0] == b"Z" and not zombies):
+        return None
+    return ProcessInfo(
+        pid,
+        data[start + 1 : end].decode("utf-8", "replace"),
+        [],
+        int(fields[2]),
+        starttime=int(fields[19]),
+        stopped=fields[0] == b"T",
+        ppid=int(fields[1]),
+    )
+
+
+def describe(found: list[ProcessInfo]) -> None:
+    """Add command lines, after the signal went out, where reading them cannot block: not for
+    a process that is gone (or whose pid was reused), nor one with a thread in D state. A long
+    comm (truncated by the kernel) is completed from the command line, as psutil does."""
+    for info in found:
+        if _may_read_memory(info):
+            info.cmdline = _read_cmdline(info.pid)
+        if len(info.name) >= _COMM_LIMIT and info.cmdline:
+            program = os.path.basename(info.cmdline[0])
+            if program.startswith(info.name):
+                info.name = program
+
+
+def _may_read_memory(info: ProcessInfo) -> bool:
+    leader = read_stat(info.pid)
+    if leader is None or leader.starttime != info.starttime:
+        return False
+    try:
+        tasks = os.listdir(f"/proc/{info.pid}/task")
+    except OSError:
+        return False
+    for task in tasks:
+        data = _read(f"/proc/{info.pid}/task/{task}/stat", 4096)
+        if data is not None and data[data.rfind(b")") + 2 :][:1] == b"D":
+            return False
+    return True
+
+
+def _read_cmdline(pid: int) -> list[str]:
+    data = _read(f"/proc/{pid}/cmdline", _CMDLINE_LIMIT)
+    if not data:
+        return []
+    # A process that rewrote its title (setproctitle) may use spaces instead of NULs.
+    parts = data.rstrip(b"\0").split(b"\0") if b"\0" in data else data.split(b" ")
+    return [os.fsdecode(part) for part in parts]
+
+
+def _read(path: str, limit: int) -> bytes | None:
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    except OSError:
         return None
     try:
-        with proc.oneshot():
-            status = proc.status()
-            if status == psutil.STATUS_ZOMBIE:
-                return None
-            return ProcessInfo(
-                proc.pid,
-                proc.name(),
-                proc.cmdline(),
-                os.getpgid(proc.pid),
-                process=proc,
-                stopped=status == psutil.STATUS_STOPPED,
-            )
-    except (psutil.Error, ProcessLookupError):
+        chunks, size = [], 0
+        while size < limit and (chunk := os.read(fd, limit - size)):
+            chunks.append(chunk)
+            size += len(chunk)
+        return b"".join(chunks)
+    except OSError:
         return None
+    finally:
+        os.close(fd)
