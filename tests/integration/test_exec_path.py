@@ -61,13 +61,24 @@ def script(directory: Path, name: str, body: str, mode: int = 0o755) -> Path:
     return path
 
 
-@pytest.mark.parametrize("user", [[], ["--user", "nobody"]], ids=["root", "nobody"])
-def test_child_imports_and_opens_nothing_before_exec(user: list[str]) -> None:
-    """pyinit should exec a bare command name without any import or open in the child."""
-    if user:
+@pytest.mark.parametrize(
+    ("args", "code"),
+    [
+        (["--", "true"], 0),
+        (["--user", "nobody", "--", "true"], 0),
+        (["--pdeathsig", "KILL", "--user", "nobody", "--", "true"], 0),
+        (["--", "no-such-command"], 127),
+        (["--user", "nobody", "--", "/etc/shadow"], 126),
+    ],
+    ids=["path-search", "user", "pdeathsig", "not-found", "denied"],
+)
+def test_child_imports_and_opens_nothing_before_exec(args: list[str], code: int) -> None:
+    """pyinit's child should exec, or report why it could not, without importing a module or
+    opening a file (after --user it may not be allowed to read them)."""
+    if "--user" in args:
         needs_root()
     result = subprocess.run(
-        [sys.executable, "-I", "-S", "-c", AUDITED, str(ROOT), *user, "--", "true"],
+        [sys.executable, "-I", "-S", "-c", AUDITED, str(ROOT), *args],
         capture_output=True,
         text=True,
         timeout=TIMEOUT,
@@ -75,7 +86,7 @@ def test_child_imports_and_opens_nothing_before_exec(user: list[str]) -> None:
         cwd="/",
     )
     assert "CHILD-" not in result.stderr, result.stderr
-    assert result.returncode == 0, result.stderr
+    assert result.returncode == code, result.stderr
 
 
 @pytest.fixture
