@@ -17,7 +17,7 @@ from pyinit.signals import signal_name
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from pyinit.log import Log
-    from pyinit.tree import ProcessInfo
+    from pyinit.procfs import ProcessInfo
 
 SCHEMA_VERSION = 1
 TERMINATION_LOG_LIMIT = 4096  # what Kubernetes keeps of /dev/termination-log

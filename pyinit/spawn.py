@@ -8,9 +8,9 @@ it execs or `_exit`s. The protocol follows CPython's subprocess: the child write
 
 Invariant: between fork and exec the child imports nothing and opens no file of pyinit's or the
 interpreter's. After `--user` it may not be allowed to read them (a venv or pyenv in root's 0700
-home), and os.execvp's own PATH search imports a module. So everything the child needs (argv and
-environment as bytes, the PATH candidates) is computed before the fork, and the child searches
-PATH itself with bare execve calls, as the target user, the way glibc's execvp does.
+home), and os.execvp's own PATH search imports a module. So everything the child needs is
+prepared before the fork (`execpath.ExecPlan`), and the child searches PATH itself with bare
+execve calls, as the target user (`execpath.exec_plan`).
 
 `child_environment` holds the only changes pyinit ever makes to the environment it passes on.
 """
@@ -21,7 +21,7 @@ import contextlib
 import errno
 import os
 
-from pyinit import exit_codes, signals
+from pyinit import execpath, exit_codes, signals
 from pyinit.errors import SpawnError
 
 TYPE_CHECKING = False
@@ -37,14 +37,6 @@ _STAGE_MESSAGES = {
     _STAGE_USER: "failed to switch to user {target}",
     _STAGE_PDEATHSIG: "failed to set the parent-death signal for {target}",
 }
-# What glibc's execvp searches when PATH is unset (confstr(_CS_PATH)).
-DEFAULT_PATH = b"/bin:/usr/bin"
-# execvp runs a file the kernel cannot execute (ENOEXEC: no #! line) with this shell.
-SHELL = b"/bin/sh"
-# Errors after which glibc's execvp tries the next PATH entry (EACCES is remembered).
-_KEEP_SEARCHING = frozenset(
-    {errno.ENOENT, errno.ENOTDIR, errno.EACCES, errno.ESTALE, errno.ENODEV, errno.ETIMEDOUT}
-)
 _DETAIL_LIMIT = 300
 
 
@@ -63,34 +55,6 @@ class ChildSetup:
         self.user, self.pdeathsig, self.terminal_fd, self.env = user, pdeathsig, terminal_fd, env
 
 
-class ExecPlan:
-    """argv, environment and the files to try, all as bytes and built before the fork."""
-
-    __slots__ = ("argv", "candidates", "direct", "env")
-
-    def __init__(self, argv: Sequence[str], env: Mapping[str, str] | None) -> None:
-        self.argv = [os.fsencode(arg) for arg in argv]
-        self.env: dict[bytes, bytes] = (
-            dict(os.environb)
-            if env is None
-            else {os.fsencode(name): os.fsencode(value) for name, value in env.items()}
-        )
-        name = self.argv[0]
-        self.direct = b"/" in name
-        self.candidates = exec_candidates(name, self.env.get(b"PATH"))
-
-
-def exec_candidates(name: bytes, path: bytes | None) -> list[bytes]:
-    """The files execvp would try for `name`, in order: itself if it holds a '/', else each PATH
-    entry joined with it (an empty entry means the current directory)."""
-    if b"/" in name:
-        return [name]
-    if not name:
-        return []
-    entries = (DEFAULT_PATH if path is None else path).split(b":")
-    return [entry.rstrip(b"/") + b"/" + name if entry else name for entry in entries]
-
-
 def spawn_child(argv: Sequence[str], setup: ChildSetup) -> int:
     """Run argv in a new process group; return its pid once exec has succeeded.
 
@@ -102,7 +66,7 @@ def spawn_child(argv: Sequence[str], setup: ChildSetup) -> int:
         from pyinit import prctl
 
         prctl.load()
-    plan = ExecPlan(argv, setup.env)
+    plan = execpath.ExecPlan(argv, setup.env)
     parent = os.getpid()
     read_end, write_end = os.pipe()  # close-on-exec: EOF on success
     pid = os.fork()
@@ -162,7 +126,7 @@ def _spawn_error(report: bytes, argv: Sequence[str], setup: ChildSetup) -> Spawn
     return SpawnError(f"{what}: {reason}", exit_codes.PYINIT_FAILED)
 
 
-def _become(plan: ExecPlan, setup: ChildSetup, error_fd: int, parent: int) -> None:
+def _become(plan: execpath.ExecPlan, setup: ChildSetup, error_fd: int, parent: int) -> None:
     """In the child: set up, then exec; report any failure and _exit. Never returns.
 
     Nothing here may import or open a file (see the module docstring); modules it needs were
@@ -185,43 +149,13 @@ def _become(plan: ExecPlan, setup: ChildSetup, error_fd: int, parent: int) -> No
                 os._exit(exit_codes.SIGNAL_BASE + setup.pdeathsig)
         stage = _STAGE_EXEC
         signals.unblock_all()
-        _report(error_fd, stage, _exec_plan(plan), "")
+        _report(error_fd, stage, execpath.exec_plan(plan), "")
     except OSError as exc:
         _report(error_fd, stage, exc.errno or 0, _describe(exc))
     except BaseException as exc:
         _report(error_fd, stage, 0, _describe(exc))
     finally:
         os._exit(exit_codes.CANNOT_EXECUTE)
-
-
-def _exec_plan(plan: ExecPlan) -> int:
-    """Exec the first candidate that runs, as glibc's execvp would. Returns only on failure,
-    with the errno to report: a direct path's own; else the first error that stops the search,
-    or EACCES if some candidate gave it, or ENOENT."""
-    if plan.direct:
-        return _exec_file(plan.candidates[0], plan)
-    denied = False
-    for candidate in plan.candidates:
-        number = _exec_file(candidate, plan)
-        if number == errno.EACCES:
-            denied = True
-        elif number not in _KEEP_SEARCHING:
-            return number
-    return errno.EACCES if denied else errno.ENOENT
-
-
-def _exec_file(path: bytes, plan: ExecPlan) -> int:
-    """execve `path`; a file without a valid format (ENOEXEC: no #! line) is run by /bin/sh as
-    `/bin/sh path args...`, as execvp does. Returns the errno if nothing ran; if the shell itself
-    cannot run, the file's own ENOEXEC."""
-    try:
-        os.execve(path, plan.argv, plan.env)
-    except OSError as exc:
-        if exc.errno != errno.ENOEXEC:
-            return exc.errno or 0
-    with contextlib.suppress(OSError):
-        os.execve(SHELL, [SHELL, path, *plan.argv[1:]], plan.env)
-    return errno.ENOEXEC
 
 
 def _describe(exc: BaseException) -> str:

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 import psutil
 import pytest
 
-from pyinit import tree
+from pyinit import procfs, tree
 from pyinit.log import DEBUG, Log
 
 pytestmark = pytest.mark.robustness
@@ -38,13 +38,13 @@ def test_scan_skips_vanished_and_unreadable_processes(
     monkeypatch: pytest.MonkeyPatch, vanished: psutil.Process, live: subprocess.Popen[bytes]
 ) -> None:
     hidden = live.pid + 1_000_000  # a /proc entry whose stat cannot be read (hidepid)
-    monkeypatch.setattr(tree, "_pids", lambda: [vanished.pid, hidden, live.pid])
-    assert [info.pid for info in tree.list_processes(is_pid1=False)] == [live.pid]
+    monkeypatch.setattr(procfs, "_pids", lambda: [vanished.pid, hidden, live.pid])
+    assert [info.pid for info in procfs.list_processes(is_pid1=False)] == [live.pid]
 
 
 def test_recycled_pid_is_not_signalled(live: subprocess.Popen[bytes]) -> None:
     """A scan entry whose pid now has another start time is somebody else: no signal."""
-    info = tree.read_stat(live.pid)
+    info = procfs.read_stat(live.pid)
     assert info is not None
     assert info.starttime is not None
     info.starttime -= 1
@@ -59,8 +59,8 @@ def test_signalling_a_process_that_vanished_after_the_scan_is_logged_not_raised(
     capfd: pytest.CaptureFixture[str],
 ) -> None:
     found = [
-        tree.ProcessInfo(vanished.pid, "gone", [], vanished.pid + 1),
-        tree.ProcessInfo(live.pid, "sleep", [], live.pid),
+        procfs.ProcessInfo(vanished.pid, "gone", [], vanished.pid + 1),
+        procfs.ProcessInfo(live.pid, "sleep", [], live.pid),
     ]  # both outside the group signalled below, so each is signalled by pid
     monkeypatch.setattr(tree, "list_processes", lambda is_pid1: found)
     # The group of a process that no longer exists: killpg says ESRCH.
@@ -72,7 +72,7 @@ def test_signalling_a_process_that_vanished_after_the_scan_is_logged_not_raised(
 
 def test_whole_scan_failing_gives_an_empty_list(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(os, "listdir", _fail_listdir)
-    assert tree.list_processes(is_pid1=False) == []
+    assert procfs.list_processes(is_pid1=False) == []
 
 
 def _fail_listdir(path: str) -> list[str]:

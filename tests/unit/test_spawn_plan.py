@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from pyinit import spawn
-from pyinit.spawn import ChildSetup, exec_candidates
+from pyinit import execpath, spawn
+from pyinit.execpath import exec_candidates
+from pyinit.spawn import ChildSetup
 
 
 @pytest.mark.parametrize(
@@ -38,7 +39,7 @@ def test_candidates_follow_execvp(name: bytes, path: bytes | None, expected: lis
 
 def test_plan_encodes_argv_and_environment_before_the_fork() -> None:
     """Everything the child passes to execve is bytes already: no encoding after the fork."""
-    plan = spawn.ExecPlan(["tool", "ä"], {"PATH": "/x", "LANG": "C"})
+    plan = execpath.ExecPlan(["tool", "ä"], {"PATH": "/x", "LANG": "C"})
     assert plan.argv == [b"tool", "ä".encode()]
     assert plan.env == {b"PATH": b"/x", b"LANG": b"C"}
     assert plan.candidates == [b"/x/tool"]

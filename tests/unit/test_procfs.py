@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from pyinit import tree
+from pyinit import procfs
 
 STAT = b"%d (%s) %s 1 %d 1 0 -1 4194560 0 0 0 0 0 0 0 0 20 0 1 0 %d 0 0 0"
 
@@ -17,7 +17,7 @@ def stat_line(pid: int, comm: bytes, state: bytes = b"S", pgid: int = 7, start: 
 
 def test_parse_stat_reads_a_comm_with_spaces_and_parentheses() -> None:
     """The name ends at the last ')', whatever it holds."""
-    info = tree.parse_stat(42, stat_line(42, b"a) b (c", b"T", pgid=9, start=1234))
+    info = procfs.parse_stat(42, stat_line(42, b"a) b (c", b"T", pgid=9, start=1234))
     assert info is not None
     assert (info.name, info.pgid, info.ppid, info.starttime, info.stopped) == (
         "a) b (c",
@@ -31,7 +31,7 @@ def test_parse_stat_reads_a_comm_with_spaces_and_parentheses() -> None:
 @pytest.mark.parametrize(("state", "zombies", "found"), [(b"Z", False, False), (b"Z", True, True)])
 def test_zombies_only_when_asked(state: bytes, zombies: bool, found: bool) -> None:
     """A zombie is not a live process, but still names one the SIGKILL just ended."""
-    assert (tree.parse_stat(5, stat_line(5, b"sh", state), zombies) is not None) is found
+    assert (procfs.parse_stat(5, stat_line(5, b"sh", state), zombies) is not None) is found
 
 
 class FakeProc:
@@ -61,15 +61,15 @@ def test_describe_skips_a_process_with_a_thread_in_d_state(
         "/proc/20/cmdline": b"/usr/bin/a-very-long-name-indeed\0-x\0",
     }
     fake = FakeProc(files)
-    monkeypatch.setattr(tree, "_read", fake)
+    monkeypatch.setattr(procfs, "_read", fake)
     monkeypatch.setattr(
         os, "listdir", lambda path: {"/proc/10/task": ["10", "11"]}.get(path, ["20"])
     )
     found = [
-        tree.ProcessInfo(10, "fuse-reader", [], 7, 500),
-        tree.ProcessInfo(20, "a-very-long-nam", [], 7, 500),
+        procfs.ProcessInfo(10, "fuse-reader", [], 7, 500),
+        procfs.ProcessInfo(20, "a-very-long-nam", [], 7, 500),
     ]
-    tree.describe(found)
+    procfs.describe(found)
     assert "/proc/10/cmdline" not in fake.read
     assert found[0].cmdline == []
     assert found[1].cmdline == ["/usr/bin/a-very-long-name-indeed", "-x"]
@@ -80,8 +80,8 @@ def test_describe_skips_a_recycled_pid(monkeypatch: pytest.MonkeyPatch) -> None:
     """The pid now has another start time: it is somebody else, whose command line is not ours
     to report."""
     fake = FakeProc({"/proc/30/stat": stat_line(30, b"other", start=999)})
-    monkeypatch.setattr(tree, "_read", fake)
-    found = [tree.ProcessInfo(30, "mine", [], 7, 500)]
-    tree.describe(found)
+    monkeypatch.setattr(procfs, "_read", fake)
+    found = [procfs.ProcessInfo(30, "mine", [], 7, 500)]
+    procfs.describe(found)
     assert fake.read == ["/proc/30/stat"]
     assert found[0].cmdline == []
