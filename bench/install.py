@@ -31,7 +31,7 @@ def stage_install(root: Path, source: Path = REPO) -> Path:
     shutil.copytree(
         source / "pyinit", site / "pyinit", ignore=shutil.ignore_patterns("__pycache__")
     )
-    for name in ("click", "psutil"):  # beside pyinit, as pip puts them
+    for name in ("click",):  # pyinit's dependencies, beside it, as pip puts them
         package = _origin_dir(name)
         if package:
             shutil.copytree(package, site / name, ignore=shutil.ignore_patterns("__pycache__"))

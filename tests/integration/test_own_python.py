@@ -1,7 +1,7 @@
 """pyinit's Python is its own: every way pip installs it starts and supervises a command, and the
 app's PYTHON* environment and import path stay the app's (issue 12, item 4; issue 15).
 
-Each install is real: one wheel of this checkout (plus click and psutil) is built per session and
+Each install is real: one wheel of this checkout (plus click's) is built per session and
 installed into a venv, a user base (`pip install --user`) and a target directory (`pip install
 --target`, the distroless recipe). No editable install: its import hook would run in `site`.
 """
@@ -52,9 +52,9 @@ def _pip(pip: list[str], *args: str, env: dict[str, str] | None = None) -> None:
 
 @pytest.fixture(scope="session")
 def wheelhouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """pyinit's wheel, and click's and psutil's at the versions the test venv has."""
+    """pyinit's wheel, and its dependency click's at the version the test venv has."""
     where = tmp_path_factory.mktemp("wheelhouse")
-    pins = [f"{name}=={metadata.version(name)}" for name in ("click", "psutil")]
+    pins = [f"{name}=={metadata.version(name)}" for name in ("click",)]
     done = subprocess.run(
         [
             sys.executable,

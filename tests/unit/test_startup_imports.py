@@ -1,11 +1,11 @@
 """The modules pyinit imports to start a command stay light.
 
 Each heavy module costs a Python PID 1 start-up time and memory it keeps for its whole life, so
-they are imported only on the paths that need them: click for help and odd input, psutil when a
-stop reaches processes outside the group, ctypes for prctl (subreaper, --pdeathsig), json for JSON
-logs and reports. Neither does the idle loop need `signal` (its enums: enum, functools,
-collections, ~0.7 MB together), contextlib or the collections package: `_signal`,
-try/except and `_collections_abc` do the same.
+they are imported only on the paths that need them: click for help and odd input, ctypes for
+prctl (subreaper, --pdeathsig), json for JSON logs and reports; psutil never (it was a
+dependency). Neither does the idle loop need `signal` (its enums: enum, functools, collections,
+~0.7 MB together), contextlib or the collections package: `_signal`, try/except and
+`_collections_abc` do the same.
 """
 
 from __future__ import annotations
