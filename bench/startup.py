@@ -19,6 +19,7 @@ from cells import Row, Verdicts, fmt, mark, num, row, verdict, with_ratio
 from harness import Init, Plan, Tools, timed_run
 from stats import median_or_none, ratio, rotated, summary
 
+BARE_BLOCK = "import _signal; _signal.pthread_sigmask(_signal.SIG_BLOCK, {_signal.SIGTERM})"
 WINDOW_LIMIT = 0.6
 WINDOW_LIMIT_M = 1.0
 STARTUP_LIMIT = 2.5
@@ -81,13 +82,15 @@ def measure_window(
     if tools.strace is None:
         return {"skipped": "strace is not installed", "results": {}}
     floor = Init("python floor", [tools.python, "-c", "pass"])
-    entries = [*inits, floor]
+    # The interpreter's own limit: nothing before the block but `python -IS` itself.
+    bare = Init("python -IS block", [tools.python, "-IS", "-c", BARE_BLOCK])
+    entries = [*inits, floor, bare]
     samples: dict[str, list[float]] = {entry.name: [] for entry in entries}
     problems: dict[str, str] = {}
     trace = work / "window.strace"
     for turn in range(plan.window + 1):  # the first round only warms up
         for entry in rotated(entries, turn):
-            argv = entry.argv if entry is floor else [*entry.argv, tools.true]
+            argv = entry.argv if entry in (floor, bare) else [*entry.argv, tools.true]
             command = [
                 tools.strace, "-f", "--seccomp-bpf", "-qq", "-ttt", "-o", str(trace),
                 "-e", "trace=execve,rt_sigprocmask,exit_group",
@@ -115,7 +118,8 @@ def measure_window(
     return {
         "unit": "ms",
         "how": "strace -f --seccomp-bpf: execve of the init -> its first rt_sigprocmask that "
-        "blocks signals; floor: execve -> exit_group of `python -c pass`",
+        "blocks signals; floor: execve -> exit_group of `python -c pass`; `python -IS block`: "
+        "a bare `python -IS -c` whose first statement blocks SIGTERM",
         "results": results,
     }
 
@@ -173,7 +177,14 @@ def rows(metrics: object, names: list[str], marks: Verdicts) -> list[Row]:
             lambda n: with_ratio(
                 metrics, ("startup_window", "results", n, "ms", "median"), "ratio_to_floor"
             ),
-            fmt(num(metrics, "startup_window", "results", "python floor", "ms", "median"), 1),
+            fmt(num(metrics, "startup_window", "results", "python floor", "ms", "median"), 1)
+            + " (bare -IS block: "
+            + with_ratio(
+                metrics,
+                ("startup_window", "results", "python -IS block", "ms", "median"),
+                "ratio_to_floor",
+            )
+            + ")",
             window_target,
         ),
     ]
