@@ -9,13 +9,13 @@ from typing import Any
 
 import pytest
 
-from pyinit.signals import FORWARDED, STOP_TRIGGERS, signal_name
+from pyinit.signals import DEFAULT_STOP_SIGNALS, FORWARDED, signal_name
 
 from helpers import Running, reporter
 
 pytestmark = pytest.mark.integration
 
-STANDARD = sorted(s for s in FORWARDED if s < 32 and s not in STOP_TRIGGERS)
+STANDARD = sorted(s for s in FORWARDED if s < 32 and s not in DEFAULT_STOP_SIGNALS)
 
 
 @pytest.mark.parametrize("signum", STANDARD, ids=signal_name)
@@ -37,9 +37,9 @@ def test_forwards_real_time_signals_in_order() -> None:
             assert run.expect("got ").split()[1] == signal_name(signum)
 
 
-@pytest.mark.parametrize("signum", sorted(STOP_TRIGGERS), ids=signal_name)
+@pytest.mark.parametrize("signum", sorted(DEFAULT_STOP_SIGNALS), ids=signal_name)
 def test_forwards_stop_signals_and_returns_the_childs_code(signum: int) -> None:
-    """TERM, INT and QUIT reach the app, and its own exit code comes back."""
+    """TERM and INT reach the app, and its own exit code comes back."""
     with Running(["--", *reporter("--exit-on", signal_name(signum), "--code", "3")]) as run:
         run.ready()
         run.send(signum)

@@ -142,7 +142,7 @@ def test_config_is_immutable() -> None:
     """Nothing may change the settings once pyinit runs."""
     config = Config.build(("app",), {})
     with pytest.raises(AttributeError):
-        config.grace_period = 1.0
+        config.stop_delay = 1.0
 
 
 def test_timeout_zero_means_no_limit() -> None:

@@ -12,8 +12,17 @@ from pyinit.state import State
 TERM, INT, USR1 = signal.SIGTERM, signal.SIGINT, signal.SIGUSR1
 
 
-def make(grace: float = 10.0, delay: float = 0.0, timeout: float | None = None) -> State:
-    return State(now=100.0, grace=grace, delay=delay, timeout=timeout)
+def make(
+    grace: float | None = 10.0,
+    delay: float = 0.0,
+    timeout: float | None = None,
+    graces: dict[str, float | None] | None = None,
+    stop_signals: frozenset[int] = frozenset({TERM, INT}),
+) -> State:
+    """A grace period for every cause (an explicit --grace-period), unless `graces` is given."""
+    if graces is None:
+        graces = dict.fromkeys(("signal", "timeout", "main_exited"), grace)
+    return State(now=100.0, graces=graces, delay=delay, timeout=timeout, stop_signals=stop_signals)
 
 
 def test_first_stop_signal_starts_the_stop_and_the_deadline() -> None:
