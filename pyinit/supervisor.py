@@ -348,6 +348,7 @@ class Supervisor:
             f"stopping ({self.state.stop_cause}); {self._until_kill()}",
             signal=signal_name(signum),
             cause=self.state.stop_cause,
+            grace_period=self.state.grace,
         )
         if self.config.stop_command is None or not self._run_stop_command():
             self._forward(signum)
