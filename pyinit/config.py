@@ -46,12 +46,14 @@ def parse_duration(text: str) -> float:
 
 
 def parse_rewrite(text: str) -> tuple[int, int]:
-    """FROM:TO with signal names or numbers; TO may be DROP."""
+    """FROM:TO with signal names or numbers; TO may be DROP (or 0)."""
     source, target = _split_pair(text, "FROM:TO, e.g. TERM:QUIT or WINCH:DROP")
     number = parse_signal(source)
     if number not in FORWARDED:
         raise ValueError(f"{signal_name(number)} is never forwarded, so it cannot be rewritten")
-    return number, DROP if target.strip().upper() == "DROP" else parse_signal(target)
+    # 0 as the target is dumb-init's spelling of DROP (`-r 28:0`), so its flags carry over.
+    dropped = target.strip().upper() in ("DROP", "0")
+    return number, DROP if dropped else parse_signal(target)
 
 
 def parse_remap(text: str) -> tuple[int, int]:

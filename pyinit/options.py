@@ -63,7 +63,7 @@ OPTIONS = (
     Option(
         "rewrite",
         MULTI,
-        "Forward signal FROM as TO, or not at all with TO=DROP, e.g. "
+        "Forward signal FROM as TO, or not at all with TO=DROP (or 0), e.g. "
         "TERM:QUIT, WINCH:DROP. Repeatable; comma-separated in the environment.",
         "FROM:TO",
     ),

@@ -142,19 +142,25 @@ def test_stopsignal_sigquit_still_stops_an_nginx_like_app(pidns: bool) -> None:
         assert run.wait() == 0
 
 
-@pytest.mark.parametrize("via_env", [False, True], ids=["option", "env"])
-def test_stop_signals_adds_quit_to_the_stop_sequence(via_env: bool) -> None:
-    """--stop-signals TERM,INT,QUIT (or PYINIT_STOP_SIGNALS): QUIT gets the deadline."""
+@pytest.mark.parametrize(
+    ("via_env", "signum"),
+    [(False, signal.SIGQUIT), (True, signal.SIGUSR1)],
+    ids=["option-QUIT", "env-USR1"],
+)
+def test_stop_signals_adds_a_signal_to_the_stop_sequence(via_env: bool, signum: int) -> None:
+    """--stop-signals TERM,INT,QUIT (the nginx recipe), or PYINIT_STOP_SIGNALS: the added
+    signal gets the stop sequence and its deadline."""
+    stop_signals = f"TERM,INT,{signal.Signals(signum).name}"
     env = {**os.environ}
     args = ["--grace-period", "0.4"]
     if via_env:
-        env["PYINIT_STOP_SIGNALS"] = "TERM,INT,QUIT"
+        env["PYINIT_STOP_SIGNALS"] = stop_signals
     else:
-        args += ["--stop-signals", "TERM,INT,QUIT"]
+        args += ["--stop-signals", stop_signals]
     with Running([*args, "--", *reporter()], env=env) as run:
         run.ready()
-        run.send(signal.SIGQUIT)
-        run.expect("got SIGQUIT")
+        run.send(signum)
+        run.expect("got ")
         assert run.wait() == 137
 
 

@@ -94,6 +94,7 @@ def test_parses_rewrites_including_drop() -> None:
     """--rewrite takes FROM:TO with names or numbers and DROP as a target."""
     assert parse_rewrite("TERM:QUIT") == (signal.SIGTERM, signal.SIGQUIT)
     assert parse_rewrite("28:drop") == (signal.SIGWINCH, DROP)
+    assert parse_rewrite("28:0") == (signal.SIGWINCH, DROP), "dumb-init's -r 28:0"
 
 
 @pytest.mark.parametrize("text", ["TERM", "TERM:", ":QUIT", "CHLD:TERM", "KILL:TERM", "TERM:FOO"])
