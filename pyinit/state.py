@@ -1,8 +1,8 @@
 """The stop sequence as a pure state machine: events and a clock in, actions out.
 
-    RUNNING --stop signal / --timeout--> DELAYING (--stop-delay) --> STOPPING --deadline--> KILLING
-       |                                     |                          |                    |
-       +------- main child exits, others left: DRAINING (SIGTERM them) -+--deadline----------+
+    RUNNING --stop signal--> DELAYING (--stop-delay) --> STOPPING --deadline, if any--> KILLING
+       |   +----------------------- --timeout -------------/  |                           |
+       +---- main child exits, others left: DRAINING (SIGTERM them) --deadline-------------+
     any phase --main child gone and no child left (or --keep-orphans)--> DONE
 
 Which signals start the stop (`stop_signals`) and the grace period of each stop cause (signal,
@@ -135,7 +135,7 @@ class State:
         if self.stop_began is None:
             self.stop_began, self.stop_cause = now, "main_exited"
         if self.kill_at is None:  # no stop yet, or a stop signal with no deadline
-            self.kill_at = self._deadline("main_exited", now)
+            self._arm_deadline("main_exited", now)
         # In STOPPING the group already got the stop action; a second SIGTERM mid-drain means
         # "quit now" to many apps. Processes that left the group (setsid) never got anything.
         kind = TERM_OUTSIDERS if self.phase == STOPPING else TERM_ALL
@@ -165,13 +165,14 @@ class State:
         return self.phase == DONE
 
     # -- transitions -----------------------------------------------------------------------
-    def _deadline(self, cause: str, now: float) -> float | None:
+    def _arm_deadline(self, cause: str, now: float) -> None:
+        """Set kill_at from the grace period of `cause`; no deadline if it has none."""
         self.grace = self.graces.get(cause)
-        return None if self.grace is None else now + self.grace
+        self.kill_at = None if self.grace is None else now + self.grace
 
     def _begin_stop(self, signum: int, now: float, cause: str) -> list[Action]:
         self.stop_began, self.stop_signal, self.stop_cause = now, signum, cause
-        self.kill_at = self._deadline(cause, now)
+        self._arm_deadline(cause, now)
         if self.delay > 0 and cause == "signal":
             self.phase = DELAYING
             self.delay_until = now + self.delay
