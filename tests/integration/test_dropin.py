@@ -49,6 +49,14 @@ def _sig_ign(status_text: str) -> set[int]:
 # -- 1. the grace period ---------------------------------------------------------------------
 
 
+def _event(run: Running, name: str) -> str:
+    """The next JSON log line (stderr merged into stdout) for event `name`."""
+    while True:
+        line = run.read_line()
+        if line.startswith("{") and json.loads(line).get("event") == name:
+            return line
+
+
 @BOTH
 def test_stop_signal_sets_no_deadline_by_default(pidns: bool, tmp_path: Path) -> None:
     """With no setting, a SIGTERM stop has no pyinit SIGKILL: the app (ignoring SIGTERM here)
@@ -68,14 +76,6 @@ def test_stop_signal_sets_no_deadline_by_default(pidns: bool, tmp_path: Path) ->
     assert stop["cause"] == "signal"
     assert stop["grace_period_seconds"] is None
     assert stop["escalated"] is False
-
-
-def _event(run: Running, name: str) -> str:
-    """The next JSON log line (stderr merged into stdout) for event `name`."""
-    while True:
-        line = run.read_line()
-        if line.startswith("{") and json.loads(line).get("event") == name:
-            return line
 
 
 @BOTH
