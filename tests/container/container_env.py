@@ -36,7 +36,11 @@ ROOT = Path(__file__).resolve().parents[2]
 PROGRAMS = Path(__file__).parent / "programs"
 CACHE_DIR = Path(os.environ.get("PYINIT_E2E_CACHE", "/var/cache/pyinit-e2e"))
 ULIMITS = ("--ulimit", "nofile=1024:1024", "--ulimit", "nproc=1024:1024")
-PODMAN_TOOLS = {"podman": "podman", "runc": "runc", "debootstrap": "debootstrap"}  # command: package
+PODMAN_TOOLS = {
+    "podman": "podman",
+    "runc": "runc",
+    "debootstrap": "debootstrap",
+}  # command: package
 BASE_PACKAGES = ("python3", "python3-venv")
 RECIPE_VERSION = 1  # bump when the way the rootfs is made changes
 APP_IMAGE = "localhost/pyinit-e2e-app:latest"
@@ -116,12 +120,17 @@ class Runtime:
 
     def import_image(self, tarball: Path, image: str) -> None:
         with tarball.open("rb") as stream:
-            run([*self.cli, "import", *self.import_options, "-", image], BUILD_TIMEOUT, stdin=stream)
+            run(
+                [*self.cli, "import", *self.import_options, "-", image], BUILD_TIMEOUT, stdin=stream
+            )
 
-    def build(self, context: Path, dockerfile: str, tag: str, build_args: Mapping[str, str]) -> None:
-        args = [arg for key, value in build_args.items() for arg in ("--build-arg", f"{key}={value}")]
+    def build(
+        self, context: Path, dockerfile: str, tag: str, build_args: Mapping[str, str]
+    ) -> None:
+        args = [arg for k, v in build_args.items() for arg in ("--build-arg", f"{k}={v}")]
+        path = str(context / dockerfile)  # -f is relative to the client's cwd, not to the context
         run(
-            [*self.cli, "build", *self.build_options, *args, "-f", dockerfile, "-t", tag, str(context)],
+            [*self.cli, "build", *self.build_options, *args, "-f", path, "-t", tag, str(context)],
             BUILD_TIMEOUT,
             env={**os.environ, **dict(self.build_env)},
         )
@@ -278,7 +287,9 @@ def build_app_image(base: Image) -> Image:
     return Image(base.runtime, APP_IMAGE)
 
 
-def build_derived_image(base: Image, tag: str, dockerfile: str, files: Sequence[Path] = ()) -> Image:
+def build_derived_image(
+    base: Image, tag: str, dockerfile: str, files: Sequence[Path] = ()
+) -> Image:
     """An image FROM `base` made of `dockerfile` (a string), with `files` in its context."""
     with tempfile.TemporaryDirectory(prefix="pyinit-e2e-context-") as tmp:
         context = Path(tmp)

@@ -156,4 +156,3 @@ def _unmount_under(roots: list[str]) -> None:
         for mount in sorted(mounts, reverse=True):
             if any(mount.startswith(root + "/") for root in roots):
                 subprocess.run(["umount", "-l", mount], capture_output=True, check=False)
-

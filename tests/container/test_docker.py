@@ -124,7 +124,9 @@ def test_stopsignal_sigquit_image_stops_gracefully(docker_quit_image: Image, ini
         took = box.stop(None)
         code = box.wait()
         lines = box.rest_of_output()
-    DOCKER.put(["`STOPSIGNAL SIGQUIT` image", DEFAULT_STOP_TIMEOUT], init, stop_cell(took, code, lines))
+    DOCKER.put(
+        ["`STOPSIGNAL SIGQUIT` image", DEFAULT_STOP_TIMEOUT], init, stop_cell(took, code, lines)
+    )
     assert "got SIGQUIT: graceful stop" in lines
     assert cleaned_up(lines), lines
     assert code == 0
@@ -207,7 +209,9 @@ def test_sigquit_keeps_a_long_running_app_running(docker_image: Image, init: str
         code = box.wait()
         lines = box.rest_of_output()
     status = f"dump printed, still running {2 * grace:g} s later: {running}; then docker stop: "
-    DOCKER.put(["`docker kill -s QUIT` (thread dump)", "-"], init, status + stop_cell(took, code, lines))
+    DOCKER.put(
+        ["`docker kill -s QUIT` (thread dump)", "-"], init, status + stop_cell(took, code, lines)
+    )
     assert survived, lines
     assert running == "true"
     assert code == 0
@@ -222,7 +226,7 @@ def test_runs_and_stops_as_an_unprivileged_user(
     """Dockerfile.example's `USER 10001:10001`, and `docker run --user` over it."""
     uid, gid = (user or "10001:10001").split(":")
     options = ["--network", "none", *(["--user", user] if user else [])]
-    show_ids = 'echo "ids $(id -u):$(id -g) pid1 $(grep ^Uid /proc/1/status)"'
+    show_ids = 'set -- $(grep ^Uid: /proc/1/status); echo "ids $(id -u):$(id -g), PID 1 uid $2"'
     command = ["sh", "-c", f"{show_ids}; exec python3 /app/app.py"]
     with start(docker_image, init, command, options=options) as box:
         ids = box.expect("ids")
@@ -232,7 +236,7 @@ def test_runs_and_stops_as_an_unprivileged_user(
         lines = box.rest_of_output()
     case = "`USER 10001:10001` in the image" if user is None else f"`docker run --user {user}`"
     DOCKER.put([case, DEFAULT_STOP_TIMEOUT], init, f"{ids}; " + stop_cell(took, code, lines))
-    assert ids == f"ids {uid}:{gid} pid1 Uid: {uid} {uid} {uid} {uid}"
+    assert ids == f"ids {uid}:{gid}, PID 1 uid {uid}"
     assert code == 0
     assert cleaned_up(lines), lines
     assert took < DEFAULT_STOP_TIMEOUT - 1

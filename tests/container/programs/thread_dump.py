@@ -1,6 +1,7 @@
 """A long-running app that treats SIGQUIT as the JVM does: print a thread dump, keep running.
 
-Prints `ready`; on each SIGQUIT prints `thread dump N`; on SIGTERM prints `cleanup done` and exits 0.
+Prints `ready`; on each SIGQUIT prints `thread dump N`; on SIGTERM prints `cleanup done` and
+exits 0.
 """
 
 from __future__ import annotations
