@@ -93,7 +93,8 @@ def ensure_tools(tools: Mapping[str, str] = PODMAN_TOOLS) -> None:
         raise Unavailable(f"{', '.join(missing)} missing and no apt-get to install them")
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
     run(["apt-get", "update"], INSTALL_TIMEOUT, env=env)
-    run(["apt-get", "install", "-y", *missing], INSTALL_TIMEOUT, env=env)
+    wait_for_lock = ["-o", "DPkg::Lock::Timeout=600"]  # another apt on the machine: wait, not fail
+    run(["apt-get", *wait_for_lock, "install", "-y", *missing], INSTALL_TIMEOUT, env=env)
 
 
 # -- runtimes ------------------------------------------------------------------------------

@@ -26,6 +26,8 @@ INITS = [PYINIT, DOCKER_INIT]
 PROMPT = "PROMPT$ "
 WARNINGS = ("cannot set terminal process group", "no job control in this shell")
 TIMEOUT = 30.0
+RESIZE_TRIES = 5
+RESIZE_WAIT = 3.0
 SLEEPER = (
     "import os, time\nprint('FG', os.tcgetpgrp(0) == os.getpgrp(), flush=True)\ntime.sleep(60)"
 )
@@ -123,13 +125,22 @@ def test_ctrl_c_ends_the_app_with_130(terminal: Terminal, init: str) -> None:
 def test_window_resize_reaches_the_app(terminal: Terminal, init: str) -> None:
     child = terminal.run(init, ["python3", "-c", WINDOW], "-it")
     child.expect_exact("ready")
-    child.setwinsize(30, 100)
-    child.expect(r"size (\d+ \d+)")
-    while isinstance(child.match, re.Match) and child.match.group(1) != "100 30":
-        child.expect(r"size (\d+ \d+)")  # the client's first resize may come in after `ready`
+    # The client relays a resize only once it watches SIGWINCH, which may be after the app is
+    # ready; a resize before that is lost there, not in the container. So resize until one
+    # arrives, each time to a new size (an unchanged size makes no SIGWINCH anywhere).
+    for rows in range(30, 30 + RESIZE_TRIES):
+        child.setwinsize(rows, 100)
+        if child.expect([f"size 100 {rows}\r\n", pexpect.TIMEOUT], timeout=RESIZE_WAIT) == 0:
+            break
+    else:
+        pytest.fail(f"no resize reached the app in {RESIZE_TRIES} tries: {child.before!r}")
     child.sendintr()
     _, status = finish(child)
-    DOCKER.put(["`docker run -it`: window resize", "-"], init, f"app saw 100x30; exit {status}")
+    DOCKER.put(
+        ["`docker run -it`: window resize", "-"],
+        init,
+        f"app got the new size 100x{rows}; exit {status}",
+    )
     assert status == 130
 
 
