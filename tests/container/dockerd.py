@@ -55,9 +55,11 @@ def private_dockerd() -> Iterator[Runtime]:
     run_dir = Path(tempfile.mkdtemp(prefix="pyinit-dockerd-"))  # short: holds a unix socket
     with _data_root() as data_root:
         daemon = _start(run_dir, data_root)
+        runtime = _runtime(run_dir / "docker.sock")
         try:
-            yield _runtime(run_dir / "docker.sock")
+            yield runtime
         finally:
+            _prune_dangling_images(runtime)
             _stop(daemon, run_dir, data_root)
             shutil.rmtree(run_dir, ignore_errors=True)
 
@@ -127,6 +129,16 @@ def _wait_until_serving(daemon: subprocess.Popen[bytes], run_dir: Path) -> None:
     raise RuntimeError(f"dockerd did not start within {START_TIMEOUT}s:\n{log}")
 
 
+def _prune_dangling_images(runtime: Runtime) -> None:
+    """Each run's app image replaces the last (a new wheel): drop the untagged old ones."""
+    subprocess.run(
+        [*runtime.cli, "image", "prune", "--force"],
+        capture_output=True,
+        timeout=RUNTIME_TIMEOUT,
+        check=False,
+    )
+
+
 def _stop(daemon: subprocess.Popen[bytes], run_dir: Path, data_root: Path | None) -> None:
     """SIGTERM dockerd (it stops its containers and its containerd), then sweep what is left."""
     with contextlib.suppress(ProcessLookupError):
@@ -136,16 +148,16 @@ def _stop(daemon: subprocess.Popen[bytes], run_dir: Path, data_root: Path | None
     except subprocess.TimeoutExpired:
         daemon.kill()
         daemon.wait(STOP_TIMEOUT)
-    roots = [str(run_dir)] + ([str(data_root)] if data_root is not None else [])
-    _kill_leftovers(roots)
-    _unmount_under(roots)
+    _kill_leftovers(run_dir)
+    _unmount_under([str(run_dir)] + ([str(data_root)] if data_root is not None else []))
 
 
-def _kill_leftovers(roots: list[str]) -> None:
-    """containerd and its shims, should any outlive dockerd: they name our directories."""
+def _kill_leftovers(run_dir: Path) -> None:
+    """containerd and its shims, should any outlive dockerd: their command lines name our exec
+    root, a fresh temporary directory, so no other run's daemon can match."""
+    mine = f"{run_dir}/"
     for proc in psutil.process_iter(["cmdline"]):
-        cmdline = " ".join(proc.info["cmdline"] or [])
-        if any(root in cmdline for root in roots):
+        if any(mine in arg for arg in proc.info["cmdline"] or []):
             with contextlib.suppress(psutil.Error):
                 proc.kill()
 
