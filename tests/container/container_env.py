@@ -36,11 +36,8 @@ ROOT = Path(__file__).resolve().parents[2]
 PROGRAMS = Path(__file__).parent / "programs"
 CACHE_DIR = Path(os.environ.get("PYINIT_E2E_CACHE", "/var/cache/pyinit-e2e"))
 ULIMITS = ("--ulimit", "nofile=1024:1024", "--ulimit", "nproc=1024:1024")
-PODMAN_TOOLS = {
-    "podman": "podman",
-    "runc": "runc",
-    "debootstrap": "debootstrap",
-}  # command: package
+# command: the Debian package that provides it
+PODMAN_TOOLS = {"podman": "podman", "runc": "runc", "debootstrap": "debootstrap"}
 BASE_PACKAGES = ("python3", "python3-venv")
 RECIPE_VERSION = 1  # bump when the way the rootfs is made changes
 APP_IMAGE = "localhost/pyinit-e2e-app:latest"
@@ -148,6 +145,8 @@ PODMAN = Runtime(
 
 @dataclass(frozen=True)
 class Image:
+    """An image name, and the runtime whose store holds it."""
+
     runtime: Runtime
     name: str
 

@@ -31,6 +31,7 @@ import psutil
 from container_env import CACHE_DIR, RUNTIME_TIMEOUT, Runtime, Unavailable
 
 CLIENT = "/usr/bin/docker"
+# command: the Debian package that provides it
 TOOLS = {"dockerd": "docker.io", "containerd": "containerd", "runc": "runc",
          "debootstrap": "debootstrap", "busybox": "busybox"}  # fmt: skip
 START_TIMEOUT = 60.0
