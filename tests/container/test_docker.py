@@ -86,7 +86,7 @@ def test_docker_stop_ends_the_app_gracefully(
 
 @pytest.mark.parametrize("shell", ["dash", "busybox-ash"])
 @pytest.mark.parametrize("init", [*INITS, NO_INIT])
-def test_shell_form_trap(docker_image: Image, init: str, shell: str) -> None:
+def test_shell_form_trap_and_its_fix(docker_image: Image, init: str, shell: str) -> None:
     """Only pyinit gets SIGTERM to the app behind `sh -c 'app; echo done'`."""
     command = ["sh", "-c", SHELL_FORM]
     volumes: list[tuple[Path, str]] = []
@@ -147,7 +147,7 @@ def test_orphans_are_reaped(docker_image: Image, init: str) -> None:
 
 @pytest.mark.parametrize(("grace", "timeout"), [(None, None), (3, 5)], ids=["defaults", "aligned"])
 @pytest.mark.parametrize("init", INITS)
-def test_child_ignoring_sigterm(
+def test_who_kills_a_child_that_ignores_sigterm(
     docker_image: Image, tmp_path: Path, init: str, grace: int | None, timeout: int | None
 ) -> None:
     """Under defaults docker's SIGKILL ends it; with PYINIT_GRACE_PERIOD below -t, pyinit's."""
