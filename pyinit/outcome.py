@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from pyinit.log import Log
     from pyinit.procfs import ProcessInfo
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: stop.grace_period_seconds may be null, killed[].cmdline may be []
 TERMINATION_LOG_LIMIT = 4096  # what Kubernetes keeps of /dev/termination-log
 
 # Why pyinit ended, most specific first.

@@ -72,7 +72,9 @@ def test_stop_signal_sets_no_deadline_by_default(pidns: bool, tmp_path: Path) ->
         run.send(signal.SIGUSR2)
         run.expect("cleanup SIGUSR2")
         assert run.wait() == 0
-    stop = json.loads(report.read_text())["stop"]
+    written = json.loads(report.read_text())
+    assert written["schema_version"] == 2  # a nullable grace period is a schema change
+    stop = written["stop"]
     assert stop["cause"] == "signal"
     assert stop["grace_period_seconds"] is None
     assert stop["escalated"] is False
