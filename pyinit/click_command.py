@@ -20,7 +20,16 @@ Examples:
   pyinit --grace-period 25s -- gunicorn app:app
   pyinit --stop-delay 5s --rewrite TERM:QUIT -- nginx -g 'daemon off;'
   pyinit --timeout 30m --report report.json -- pytest
+  pyinit -p SIGTERM -- ./job                   stop gracefully if the parent dies
   PYINIT_GRACE_PERIOD=25s pyinit -- ./server
+
+\b
+Stop signals (TERM,INT unless --stop-signals) are forwarded and, by default,
+never followed by a SIGKILL from pyinit: the runtime's own SIGKILL is the
+backstop, as under tini. --timeout and processes left behind by the main
+child get 10s, then SIGKILL. --grace-period sets one for every cause.
+SIGQUIT is only forwarded (a JVM thread dump). Signals ignored when pyinit
+started stay ignored for the command.
 
 \b
 Durations: 500ms, 2, 2s, 1.5m, 1h. Signals: TERM, SIGTERM, term, 15, RTMIN+1.
@@ -80,7 +89,7 @@ def build_command(captured: list[options.Parsed]) -> click.Command:
         callback=callback,
         params=params,
         help="Run COMMAND as the main child: forward signals to it, reap every zombie, and stop "
-        "the whole process tree gracefully, with SIGKILL after a grace period.",
+        "the whole process tree gracefully, with SIGKILL after a grace period where one applies.",
         epilog=EPILOG,
         context_settings={
             "help_option_names": ["-h", "--help"],

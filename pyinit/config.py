@@ -15,9 +15,20 @@ import os
 from _collections_abc import Callable
 
 from pyinit.errors import ConfigError
-from pyinit.signals import FORWARDED, parse_signal, signal_name
+from pyinit.signals import DEFAULT_STOP_SIGNALS, FORWARDED, parse_signal, signal_name
 
-DEFAULT_GRACE_PERIOD = 8.0
+# What starts a stop (the report's `stop.cause`), and the grace period each gets when
+# --grace-period is not given (None: pyinit never SIGKILLs). A stop signal comes from a runtime
+# that has its own deadline and SIGKILL, which pyinit cannot know (docker stop -t, Kubernetes'
+# terminationGracePeriodSeconds): escalating earlier would take drain time away, and tini never
+# escalates. --timeout and a main child that left processes behind have no runtime deadline behind
+# them, so there pyinit is the only backstop. README: "The default grace period".
+STOP_CAUSES = ("signal", "timeout", "main_exited")
+DEFAULT_GRACE_PERIODS: dict[str, float | None] = {
+    "signal": None,
+    "timeout": 10.0,
+    "main_exited": 10.0,
+}
 DEFAULT_TERMINATION_LOG = "/dev/termination-log"
 _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
 DROP = 0  # rewrite target meaning "do not forward"
@@ -37,12 +48,14 @@ def parse_duration(text: str) -> float:
 
 
 def parse_rewrite(text: str) -> tuple[int, int]:
-    """FROM:TO with signal names or numbers; TO may be DROP."""
+    """FROM:TO with signal names or numbers; TO may be DROP (or 0)."""
     source, target = _split_pair(text, "FROM:TO, e.g. TERM:QUIT or WINCH:DROP")
     number = parse_signal(source)
     if number not in FORWARDED:
         raise ValueError(f"{signal_name(number)} is never forwarded, so it cannot be rewritten")
-    return number, DROP if target.strip().upper() == "DROP" else parse_signal(target)
+    # 0 as the target is dumb-init's spelling of DROP (`-r 28:0`), so its flags carry over.
+    dropped = target.strip().upper() in ("DROP", "0")
+    return number, DROP if dropped else parse_signal(target)
 
 
 def parse_remap(text: str) -> tuple[int, int]:
@@ -132,9 +145,10 @@ class Config:
 
     __slots__ = (
         "command",
-        "grace_period",
+        "grace_periods",
         "keep_orphans",
         "log_format",
+        "parent_death_signal",
         "pdeathsig",
         "quiet",
         "remap_exit",
@@ -143,6 +157,7 @@ class Config:
         "single_child",
         "stop_command",
         "stop_delay",
+        "stop_signals",
         "termination_log",
         "timeout",
         "user",
@@ -150,9 +165,10 @@ class Config:
     )
 
     command: tuple[str, ...]
-    grace_period: float
+    grace_periods: dict[str, float | None]  # stop cause -> seconds, or None: never SIGKILL
     keep_orphans: bool
     log_format: str
+    parent_death_signal: int | None
     pdeathsig: int | None
     quiet: bool
     remap_exit: dict[int, int]
@@ -161,6 +177,7 @@ class Config:
     single_child: bool
     stop_command: tuple[str, ...] | None
     stop_delay: float
+    stop_signals: frozenset[int]
     termination_log: str | None
     timeout: float | None
     user: User | None
@@ -196,9 +213,15 @@ _OPTION_OF = {
     "rewrite": "--rewrite",
     "remap_exit": "--remap-exit",
     "pdeathsig": "--pdeathsig",
+    "parent_death_signal": "--parent-death-signal",
+    "stop_signals": "--stop-signals",
     "user": "--user",
     "log_format": "--log-format",
 }
+
+
+# One option becomes a differently shaped setting: --grace-period is a grace period per stop cause.
+_SLOT_OF = {"grace_period": "grace_periods"}
 
 
 def _convert(command: tuple[str, ...], raw: dict[str, object]) -> dict[str, object]:
@@ -208,13 +231,14 @@ def _convert(command: tuple[str, ...], raw: dict[str, object]) -> dict[str, obje
     for name, parse in _PARSERS.items():
         value = raw.get(name)
         try:
-            out[name] = parse(value)
+            out[_SLOT_OF.get(name, name)] = parse(value)
         except ValueError as exc:
             raise ValueError(f"invalid {_OPTION_OF.get(name, name)}: {exc}") from None
-    grace, delay = out["grace_period"], out["stop_delay"]
-    assert isinstance(grace, float)
+    graces, delay = out["grace_periods"], out["stop_delay"]
+    assert isinstance(graces, dict)
     assert isinstance(delay, float)
-    if delay > 0 and delay >= grace:
+    grace = graces["signal"]  # the only stop a delay applies to
+    if delay > 0 and grace is not None and delay >= grace:
         raise ValueError(
             f"--stop-delay ({delay:g}s) must be shorter than --grace-period ({grace:g}s): "
             "the grace period counts from the stop signal, so the delay would leave no time to stop"
@@ -277,14 +301,46 @@ def _timeout(value: object) -> float | None:
     return seconds or None  # 0 means no limit, as in GNU timeout
 
 
+def _grace_periods(value: object) -> dict[str, float | None]:
+    if value is None:
+        return dict(DEFAULT_GRACE_PERIODS)
+    seconds = parse_duration(_string(value)) or None  # 0 means never, as --timeout 0 means none
+    return dict.fromkeys(STOP_CAUSES, seconds)
+
+
+def parse_stop_signals(text: str) -> frozenset[int]:
+    """A comma-separated list of forwardable signals, e.g. TERM,INT,QUIT."""
+    numbers = set()
+    for item in text.split(","):
+        if not item.strip():
+            raise ValueError(f"{text!r} is not a comma-separated list of signals, e.g. TERM,INT")
+        number = parse_signal(item)
+        if number not in FORWARDED:
+            raise ValueError(f"{signal_name(number)} is never forwarded, so it cannot stop the app")
+        numbers.add(number)
+    return frozenset(numbers)
+
+
+def _absolute_path(value: object) -> str | None:
+    """pyinit moves its own working directory to / once the command runs (so it never keeps a
+    volume busy), so a relative path is resolved against the start directory first."""
+    text = _string(value)
+    if not text:
+        return None
+    try:
+        return os.path.abspath(text)
+    except OSError as exc:  # the start directory was removed: getcwd() fails
+        raise ValueError(f"{text!r} is relative and the current directory is gone: {exc}") from None
+
+
 def _termination_log(value: object) -> str | None:
     if value is None:
         return DEFAULT_TERMINATION_LOG if os.access(DEFAULT_TERMINATION_LOG, os.W_OK) else None
-    return _string(value) or None
+    return _absolute_path(value)
 
 
 _PARSERS: dict[str, _Parser] = {
-    "grace_period": lambda v: DEFAULT_GRACE_PERIOD if v is None else parse_duration(_string(v)),
+    "grace_period": _grace_periods,
     "stop_delay": lambda v: 0.0 if v is None else parse_duration(_string(v)),
     "timeout": _timeout,
     "single_child": lambda v: _flag(v),
@@ -295,8 +351,10 @@ _PARSERS: dict[str, _Parser] = {
     "rewrite": lambda v: dict(parse_rewrite(s) for s in _strings(v or ())),
     "remap_exit": lambda v: dict(parse_remap(s) for s in _strings(v or ())),
     "pdeathsig": _optional(lambda v: parse_signal(_string(v))),
+    "parent_death_signal": _optional(lambda v: parse_signal(_string(v))),
+    "stop_signals": lambda v: DEFAULT_STOP_SIGNALS if v is None else parse_stop_signals(_string(v)),
     "user": _optional(lambda v: parse_user(_string(v))),
     "log_format": _log_format,
     "termination_log": _termination_log,
-    "report": _optional(lambda v: _string(v) or None),
+    "report": _optional(_absolute_path),
 }

@@ -32,18 +32,28 @@ OPTIONS = (
     Option(
         "grace_period",
         VALUE,
-        "Time from the start of the stop until everything left is "
-        "SIGKILLed [default: 8s]. Set it a few seconds below the runtime's own "
-        "(terminationGracePeriodSeconds, docker stop -t).",
+        "Time from the start of the stop until everything left is SIGKILLed; 0 means never. "
+        "[default: never for a stop signal (the runtime's own SIGKILL is the backstop, as "
+        "under tini); 10s for --timeout and for leftovers after the main child exited] Set it "
+        "a few seconds below the runtime's (terminationGracePeriodSeconds, docker stop -t) to "
+        "get pyinit's records of what it killed.",
         "DURATION",
     ),
     Option(
         "stop_delay",
         VALUE,
-        "Keep everything running this long after the stop signal before "
+        "Keep everything running this long after a stop signal before "
         "acting (replaces a preStop 'sleep'); a second stop signal cuts it short. Counts "
-        "against the grace period. [default: 0]",
+        "against the grace period; not applied to --timeout. [default: 0]",
         "DURATION",
+    ),
+    Option(
+        "stop_signals",
+        VALUE,
+        "The signals that start the stop sequence (stop delay, stop command, grace period), "
+        "comma-separated. Every other signal, SIGQUIT included, is only forwarded. "
+        "[default: TERM,INT]",
+        "LIST",
     ),
     Option(
         "stop_command",
@@ -56,7 +66,7 @@ OPTIONS = (
     Option(
         "rewrite",
         MULTI,
-        "Forward signal FROM as TO, or not at all with TO=DROP, e.g. "
+        "Forward signal FROM as TO, or not at all with TO=DROP (or 0), e.g. "
         "TERM:QUIT, WINCH:DROP. Repeatable; comma-separated in the environment.",
         "FROM:TO",
     ),
@@ -66,7 +76,8 @@ OPTIONS = (
     Option(
         "timeout",
         VALUE,
-        "Stop the command after DURATION as if SIGTERM arrived; exit 124. [default: no limit]",
+        "Stop the command after DURATION as if SIGTERM arrived, without the stop delay; "
+        "exit 124. 0 means no limit. [default: no limit]",
         "DURATION",
     ),
     Option(
@@ -104,7 +115,20 @@ OPTIONS = (
         "USER:GROUP; pyinit stays root.",
         "USER[:GROUP]",
     ),
-    Option("pdeathsig", VALUE, "Send SIGNAL to the main child if pyinit dies.", "SIGNAL"),
+    Option(
+        "parent_death_signal",
+        VALUE,
+        "pyinit gets SIGNAL when the process that started it dies (tini -p); a stop signal "
+        "then stops the whole tree gracefully. No effect as PID 1.",
+        "SIGNAL",
+        short="-p",
+    ),
+    Option(
+        "pdeathsig",
+        VALUE,
+        "Send SIGNAL to the main child if pyinit itself dies (e.g. is SIGKILLed).",
+        "SIGNAL",
+    ),
     Option(
         "verbose", COUNT, "Log more: once for lifecycle events, twice for every signal.", short="-v"
     ),
@@ -128,7 +152,8 @@ def parse_fast(argv: Sequence[str], environ: Mapping[str, str]) -> Parsed | None
             break
         if not arg.startswith("-") or arg == "-":
             break
-        taken = _take_long(argv, index, given) if arg.startswith("--") else _take_short(arg, given)
+        take = _take_long if arg.startswith("--") else _take_short
+        taken = take(argv, index, given)
         if taken is None:
             return None
         index += taken
@@ -167,13 +192,25 @@ def _take_long(argv: Sequence[str], index: int, given: dict[str, object]) -> int
     return 2
 
 
-def _take_short(arg: str, given: dict[str, object]) -> int | None:
-    opts = [_BY_SHORT.get(letter) for letter in arg[1:]]
-    if not all(opts):
-        return None
-    for opt in opts:
-        assert opt is not None
-        _apply(opt, given, None)
+def _take_short(argv: Sequence[str], index: int, given: dict[str, object]) -> int | None:
+    """-vq, -p TERM, -pTERM, -vpTERM: flags, then at most one option that takes a value (the
+    rest of the word, or the next word), as click reads them."""
+    letters = argv[index][1:]
+    for position, letter in enumerate(letters):
+        opt = _BY_SHORT.get(letter)
+        if opt is None:
+            return None
+        if opt.kind in (FLAG, COUNT):
+            _apply(opt, given, None)
+            continue
+        value = letters[position + 1 :]
+        if value:
+            _apply(opt, given, value)
+            return 1
+        if index + 1 >= len(argv):
+            return None
+        _apply(opt, given, argv[index + 1])
+        return 2
     return 1
 
 

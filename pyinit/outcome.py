@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from pyinit.log import Log
     from pyinit.procfs import ProcessInfo
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: stop.grace_period_seconds may be null, killed[].cmdline may be []
 TERMINATION_LOG_LIMIT = 4096  # what Kubernetes keeps of /dev/termination-log
 
 # Why pyinit ended, most specific first.
@@ -49,7 +49,7 @@ class Outcome:
         self.stop_signal: int | None = None
         self.stop_cause: str | None = None
         self.stop_duration: float | None = None
-        self.grace_period = 0.0
+        self.grace_period: float | None = None  # the one behind the deadline; None: none
         self.timed_out = False
         self.escalated = False
         self.received: dict[int, int] = {}
@@ -128,7 +128,7 @@ class Outcome:
             EXEC_FAILED: f"could not start the command: {self.error}",
             TIMED_OUT: "the time limit was reached"
             + (", and the command was killed after the grace period" if self.escalated else ""),
-            ESCALATED: f"killed after the {self.grace_period:g}s grace period"
+            ESCALATED: f"killed after the {self.grace_period or 0:g}s grace period"
             + (f" (stop began with {stop})" if stop else ""),
             STOPPED: f"stopped by {stop}" if stop else "stopped",
             SIGNALLED: self._signalled(),

@@ -1,9 +1,13 @@
 """Which signals pyinit handles, and the only module that changes pyinit's own signal mask.
 
-Invariant: after `block_handled()`, every signal in HANDLED is blocked and at SIG_DFL, so it is
-consumed only by `wait_signal()` (sigwaitinfo / sigtimedwait) and never by a handler. No Python
-signal handler exists, so nothing ever runs in signal context.
+Invariant: after `block_handled()`, every signal in HANDLED is blocked and at SIG_DFL, except the
+ones pyinit inherited ignored (`INHERITED_IGNORED`): those stay SIG_IGN and unblocked, so the kernel
+discards them and the app inherits the ignore. Everything else is consumed only by `wait_signal()`
+(sigwaitinfo / sigtimedwait) and never by a handler. No Python signal handler exists, so nothing
+ever runs in signal context.
 """
+
+import os
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -13,7 +17,9 @@ else:
     # builds enums, and enum with what it imports stays ~0.7 MB in every pyinit for its life.
     import _signal as signal
 
-STOP_TRIGGERS = frozenset({signal.SIGTERM, signal.SIGINT, signal.SIGQUIT})
+# The default for --stop-signals. SIGQUIT is not one: a JVM prints a thread dump on it and keeps
+# running, and tini and dumb-init simply forward it.
+DEFAULT_STOP_SIGNALS = frozenset({signal.SIGTERM, signal.SIGINT})
 # Synchronous faults are the kernel telling pyinit about its own bug: blocking them would hang or
 # be ignored, forwarding them makes no sense (catatonit does the same).
 KERNEL_FAULT = frozenset(
@@ -37,20 +43,43 @@ _NAMES: dict[int, str] = {number: name for name, number in sorted(_NUMBERS.items
 
 FORWARDED: frozenset[int] = frozenset(ALL_VALID - KERNEL_FAULT - _UNCATCHABLE - {signal.SIGCHLD})
 HANDLED: frozenset[int] = FORWARDED | {signal.SIGCHLD}
+# An inherited SIG_IGN of these is not kept: CPython ignores SIGPIPE and SIGXFSZ itself at start-up
+# (so an inherited ignore cannot be told apart, and a child inheriting it breaks `yes | head`), and
+# a SIGCHLD left at SIG_IGN would make the kernel reap pyinit's children behind its back.
+_NEVER_KEPT_IGNORED = frozenset({signal.SIGPIPE, signal.SIGXFSZ, signal.SIGCHLD})
+
+# Filled in by block_handled(): what the caller ignored (`nohup`, `trap '' HUP`, a non-interactive
+# shell's background job has INT and QUIT ignored), and what pyinit therefore waits for.
+INHERITED_IGNORED: frozenset[int] = frozenset()
+_waited: frozenset[int] = HANDLED
+# The parent pyinit was started by, read as early as pyinit runs Python code: the parent-death
+# option compares it with getppid() to catch a parent that died before prctl() took effect.
+PARENT_AT_START = os.getppid()
 
 
 def block_handled() -> None:
-    """Block every handled signal, then put any inherited SIG_IGN (or Python's SIGINT handler) back
-    to SIG_DFL.
+    """Block every handled signal; keep an inherited SIG_IGN, put anything else back to SIG_DFL.
 
-    Blocking comes first so no signal is lost in between. Resetting matters because an ignored
-    signal is discarded at generation once it is unblocked, a SIGCHLD left at SIG_IGN makes the
-    kernel reap children behind our back, and the child must start from default dispositions.
+    Blocking comes first so no signal is lost in between. A signal the caller ignored stays
+    ignored, as it would under no init or tini: the app inherits SIG_IGN across fork and exec, and
+    pyinit unblocks it, because Linux queues a *blocked* signal even when it is ignored and pyinit
+    must neither forward it nor stop on it. Python's own SIGINT handler (installed only when
+    SIGINT was at SIG_DFL) goes back to SIG_DFL.
     """
+    global INHERITED_IGNORED, _waited
     signal.pthread_sigmask(signal.SIG_BLOCK, HANDLED)
+    ignored = set()
     for signum in HANDLED:
-        if signal.getsignal(signum) != signal.SIG_DFL:
+        disposition = signal.getsignal(signum)
+        if disposition == signal.SIG_IGN and signum not in _NEVER_KEPT_IGNORED:
+            ignored.add(signum)
+            signal.signal(signum, signal.SIG_IGN)  # again: discards any copy queued meanwhile
+        elif disposition != signal.SIG_DFL:
             signal.signal(signum, signal.SIG_DFL)
+    if ignored:
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, ignored)
+    INHERITED_IGNORED = frozenset(ignored)
+    _waited = HANDLED - INHERITED_IGNORED
     # Never handled, but an inherited SIG_IGN would pass on to the child (faulthandler's own
     # handlers, if enabled, stay).
     for signum in KERNEL_FAULT:
@@ -66,9 +95,9 @@ def unblock_all() -> None:
 def wait_signal(timeout: float | None) -> signal.struct_siginfo | None:
     """Sleep in the kernel until a handled signal is pending or `timeout` seconds pass."""
     if timeout is None:
-        return signal.sigwaitinfo(HANDLED)
+        return signal.sigwaitinfo(_waited)
     # sigtimedwait rejects negative values and overflows on absurd ones.
-    return signal.sigtimedwait(HANDLED, min(max(timeout, 0.0), 86_400.0))
+    return signal.sigtimedwait(_waited, min(max(timeout, 0.0), 86_400.0))
 
 
 def signal_name(signum: int) -> str:

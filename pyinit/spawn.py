@@ -32,7 +32,9 @@ if TYPE_CHECKING:
 _STAGE_EXEC = "exec"
 _STAGE_USER = "user"
 _STAGE_PDEATHSIG = "pdeathsig"
+_STAGE_CWD = "cwd"
 _STAGE_MESSAGES = {
+    _STAGE_CWD: "failed to enter the start directory for {target}",
     _STAGE_USER: "failed to switch to user {target}",
     _STAGE_PDEATHSIG: "failed to set the parent-death signal for {target}",
 }
@@ -42,7 +44,7 @@ _DETAIL_LIMIT = 300
 class ChildSetup:
     """What the child does between fork and exec."""
 
-    __slots__ = ("env", "pdeathsig", "terminal_fd", "user")
+    __slots__ = ("cwd", "env", "pdeathsig", "terminal_fd", "user")
 
     def __init__(
         self,
@@ -50,8 +52,12 @@ class ChildSetup:
         pdeathsig: int | None = None,
         terminal_fd: int | None = None,
         env: Mapping[str, str] | None = None,
+        cwd: str | None = None,
     ) -> None:
         self.user, self.pdeathsig, self.terminal_fd, self.env = user, pdeathsig, terminal_fd, env
+        # pyinit itself runs in /; a child spawned later (the stop command) starts where pyinit
+        # was started, and a relative command or PATH entry resolves there, as for the main child.
+        self.cwd = cwd
 
 
 def spawn_child(argv: Sequence[str], setup: ChildSetup) -> int:
@@ -139,6 +145,9 @@ def _become(plan: execpath.ExecPlan, setup: ChildSetup, error_fd: int, parent: i
         os.setpgid(0, 0)
         if setup.terminal_fd is not None:
             _take_terminal(setup.terminal_fd)
+        if setup.cwd is not None:
+            stage = _STAGE_CWD
+            os.chdir(setup.cwd)  # before the user switch, as the main child got it from pyinit
         if setup.user is not None:
             stage = _STAGE_USER
             _switch_user(setup.user)

@@ -1,22 +1,27 @@
 """The stop sequence as a pure state machine: events and a clock in, actions out.
 
-    RUNNING --stop signal / --timeout--> DELAYING (--stop-delay) --> STOPPING --deadline--> KILLING
-       |                                     |                          |                    |
-       +------- main child exits, others left: DRAINING (SIGTERM them) -+--deadline----------+
+    RUNNING --stop signal--> DELAYING (--stop-delay) --> STOPPING --deadline, if any--> KILLING
+       |   +----------------------- --timeout -------------/  |                           |
+       +---- main child exits, others left: DRAINING (SIGTERM them) --deadline-------------+
     any phase --main child gone and no child left (or --keep-orphans)--> DONE
 
-The grace deadline (`kill_at`) is set once, when the stop begins, and never moves: a second stop
-signal ends a stop delay early but does not buy more time. Time is always `time.monotonic()`.
-Nothing here touches a process; the supervisor carries out the actions.
+Which signals start the stop (`stop_signals`) and the grace period of each stop cause (signal,
+timeout, main_exited; None: no deadline) come from the configuration. The grace deadline
+(`kill_at`) is set once, when the stop begins, and never moves: a second stop signal ends a stop
+delay early but does not buy more time. The one exception is a stop with no deadline: when the main
+child then exits and leaves processes behind, those get the main_exited grace from then. Only a
+stop signal gets the stop delay; a time limit is not a load balancer draining. Time is always
+`time.monotonic()`. Nothing here touches a process; the supervisor carries out the actions.
 """
 
 from __future__ import annotations
 
-from pyinit.signals import STOP_TRIGGERS
+from pyinit.signals import DEFAULT_STOP_SIGNALS
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     import signal
+    from collections.abc import Mapping, Set
 else:
     import _signal as signal  # plain-int constants without enum: see pyinit.signals
 
@@ -53,6 +58,7 @@ class State:
         "delay_until",
         "escalated",
         "grace",
+        "graces",
         "kill_at",
         "kill_give_up_at",
         "main_alive_at_kill",
@@ -62,12 +68,21 @@ class State:
         "stop_began",
         "stop_cause",
         "stop_signal",
+        "stop_signals",
         "timed_out",
         "timeout_at",
     )
 
-    def __init__(self, now: float, grace: float, delay: float, timeout: float | None) -> None:
-        self.grace, self.delay = grace, delay
+    def __init__(
+        self,
+        now: float,
+        graces: Mapping[str, float | None],
+        delay: float,
+        timeout: float | None,
+        stop_signals: Set[int] = DEFAULT_STOP_SIGNALS,
+    ) -> None:
+        self.graces, self.delay, self.stop_signals = graces, delay, stop_signals
+        self.grace: float | None = None  # the grace period behind kill_at, for the records
         self.phase = RUNNING
         self.timeout_at = None if timeout is None else now + timeout
         self.stop_began: float | None = None
@@ -84,7 +99,7 @@ class State:
 
     # -- events ----------------------------------------------------------------------------
     def on_signal(self, signum: int, now: float) -> list[Action]:
-        if signum not in STOP_TRIGGERS or self.phase == DONE:
+        if signum not in self.stop_signals or self.phase == DONE:
             return [(FORWARD, signum)]
         if self.phase == RUNNING:
             return self._begin_stop(signum, now, "signal")
@@ -118,9 +133,10 @@ class State:
             return []
         if self.phase == KILLING:
             return []
-        if self.kill_at is None:
+        if self.stop_began is None:
             self.stop_began, self.stop_cause = now, "main_exited"
-            self.kill_at = now + self.grace
+        if self.kill_at is None:  # no stop yet, or a stop signal with no deadline
+            self._arm_deadline("main_exited", now)
         # In STOPPING the group already got the stop action; a second SIGTERM mid-drain means
         # "quit now" to many apps. Processes that left the group (setsid) never got anything.
         kind = TERM_OUTSIDERS if self.phase == STOPPING else TERM_ALL
@@ -150,10 +166,15 @@ class State:
         return self.phase == DONE
 
     # -- transitions -----------------------------------------------------------------------
+    def _arm_deadline(self, cause: str, now: float) -> None:
+        """Set kill_at from the grace period of `cause`; no deadline if it has none."""
+        self.grace = self.graces.get(cause)
+        self.kill_at = None if self.grace is None else now + self.grace
+
     def _begin_stop(self, signum: int, now: float, cause: str) -> list[Action]:
         self.stop_began, self.stop_signal, self.stop_cause = now, signum, cause
-        self.kill_at = now + self.grace
-        if self.delay > 0:
+        self._arm_deadline(cause, now)
+        if self.delay > 0 and cause == "signal":
             self.phase = DELAYING
             self.delay_until = now + self.delay
             return [(DELAY_BEGUN, signum)]

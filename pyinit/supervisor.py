@@ -48,25 +48,29 @@ class Supervisor:
         self.is_pid1 = self.pid == 1
         self.terminal = Terminal.detect()
         self.record = outcome.Outcome(config.command)
-        self.record.grace_period = config.grace_period
+        # A signal the caller ignored never reaches pyinit (signals.block_handled), so it cannot
+        # start the stop either.
+        stop_signals = config.stop_signals - signals.INHERITED_IGNORED
         self.state = state.State(
-            time.monotonic(), config.grace_period, config.stop_delay, config.timeout
+            time.monotonic(), config.grace_periods, config.stop_delay, config.timeout, stop_signals
         )
         self.main_pid = 0
         self.main_alive = False
         self.stop_command_pid: int | None = None
+        self.start_directory = _current_directory()
         self.env = child_environment(config.user)
         # Text logs stay short (stop signals only, unless -vv); JSON records every signal.
         self.log_every_signal = config.log_format == "json" or log.enabled(DEBUG)
         # Signals whose whole handling is "pass it on unchanged": forwarded before any
         # bookkeeping, because every microsecond before the kill is the app's latency.
         self.plain_signals = (
-            signals.FORWARDED - signals.STOP_TRIGGERS - {signal.SIGCONT} - set(config.rewrite)
+            signals.FORWARDED - stop_signals - {signal.SIGCONT} - set(config.rewrite)
         )
 
     # -- lifecycle -------------------------------------------------------------------------
     def run(self) -> int:
         self._become_reaper()
+        parent_gone = self._watch_parent()
         try:
             self.main_pid = spawn_child(self.config.command, self._setup(for_main=True))
         except SpawnError as exc:
@@ -87,6 +91,9 @@ class Supervisor:
             command=list(self.config.command),
             pid1=self.is_pid1,
         )
+        self._leave_start_directory()
+        if parent_gone:
+            self._on_parent_gone()
         try:
             self._loop()
         except BaseException as exc:  # the loop is broken: never leave the tree running
@@ -107,12 +114,58 @@ class Supervisor:
                 "will not be reaped or stopped by pyinit (run it as PID 1, or on Linux >= 3.4)",
             )
 
+    def _watch_parent(self) -> bool:
+        """--parent-death-signal: the kernel sends it to pyinit when its parent dies (tini -p).
+        Returns True if the parent died before that took effect (pyinit was re-parented)."""
+        signum = self.config.parent_death_signal
+        if signum is None or self.is_pid1:  # PID 1's parent is outside the container
+            return False
+        from pyinit import prctl
+
+        try:
+            prctl.set_pdeathsig(signum)
+        except OSError as exc:
+            self.log.warning(
+                "parent_death_signal_failed",
+                f"failed to set the parent-death signal: {exc.strerror}",
+            )
+            return False
+        return os.getppid() != signals.PARENT_AT_START
+
+    def _on_parent_gone(self) -> None:
+        """Act as if the parent-death signal had arrived: it was due before prctl took effect."""
+        signum = self.config.parent_death_signal
+        assert signum is not None
+        self.log.info(
+            "parent_gone",
+            f"parent {signals.PARENT_AT_START} died during start-up; acting on "
+            + signal_name(signum),
+            signal=signal_name(signum),
+        )
+        if signum not in signals.HANDLED:  # KILL, STOP or a fault: what the kernel would do
+            os.kill(self.pid, signum)
+            return
+        if signum == signal.SIGCHLD or signum in signals.INHERITED_IGNORED:
+            return
+        self.record.count(self.record.received, signum)
+        self._perform(self.state.on_signal(signum, time.monotonic()))
+
+    def _leave_start_directory(self) -> None:
+        """Never keep the start directory busy (a volume as WORKDIR could not be unmounted while
+        pyinit runs; dumb-init does the same). The main child was forked there already; the stop
+        command goes back there itself (ChildSetup.cwd). Paths pyinit writes are absolute."""
+        try:
+            os.chdir("/")
+        except OSError as exc:
+            self.log.debug("chdir_failed", f"failed to change directory to /: {exc.strerror}")
+
     def _setup(self, for_main: bool) -> ChildSetup:
         return ChildSetup(
             user=self.config.user,
             pdeathsig=self.config.pdeathsig if for_main else None,
             terminal_fd=self.terminal.handoff_fd() if for_main else None,
             env=self.env,
+            cwd=None if for_main else self.start_directory,
         )
 
     def _loop(self) -> None:
@@ -158,7 +211,7 @@ class Supervisor:
     def _note_received(self, info: signal.struct_siginfo) -> None:
         signum = info.si_signo
         self.record.count(self.record.received, signum)
-        if self.log_every_signal or signum in signals.STOP_TRIGGERS:
+        if self.log_every_signal or signum in self.state.stop_signals:
             self.log.info(
                 "signal_received",
                 f"received {signal_name(signum)} from pid {info.si_pid}",
@@ -168,7 +221,7 @@ class Supervisor:
 
     def _note_forwarded(self, signum: int, target: int) -> None:
         self.record.count(self.record.forwarded, target)
-        if self.log_every_signal or signum in signals.STOP_TRIGGERS:
+        if self.log_every_signal or signum in self.state.stop_signals:
             self.log.info(
                 "signal_forwarded",
                 f"forwarded {signal_name(target)} to "
@@ -295,9 +348,10 @@ class Supervisor:
             record.stop_signal, record.stop_cause = signum, self.state.stop_cause
         self.log.info(
             "stop_begun",
-            f"stopping ({self.state.stop_cause}); SIGKILL in {self._until_kill():.3g}s",
+            f"stopping ({self.state.stop_cause}); {self._until_kill()}",
             signal=signal_name(signum),
             cause=self.state.stop_cause,
+            grace_period=self.state.grace,
         )
         if self.config.stop_command is None or not self._run_stop_command():
             self._forward(signum)
@@ -353,8 +407,7 @@ class Supervisor:
         tree.resume_stopped(found, self.log)
         self.log.info(
             "leftovers_terminated",
-            f"sent SIGTERM to {len(found)} leftover process(es); SIGKILL in "
-            f"{self._until_kill():.3g}s",
+            f"sent SIGTERM to {len(found)} leftover process(es); {self._until_kill()}",
             processes=[info.as_dict() for info in found],
         )
 
@@ -373,9 +426,11 @@ class Supervisor:
             killed=[info.as_dict() for info in fresh],
         )
 
-    def _until_kill(self) -> float:
+    def _until_kill(self) -> str:
         kill_at = self.state.kill_at
-        return 0.0 if kill_at is None else max(0.0, kill_at - time.monotonic())
+        if kill_at is None:
+            return "no SIGKILL from pyinit (no grace period set)"
+        return f"SIGKILL in {max(0.0, kill_at - time.monotonic()):.3g}s"
 
     # -- the end ---------------------------------------------------------------------------
     def _main_exit_code(self) -> int:
@@ -400,6 +455,7 @@ class Supervisor:
         record, st = self.record, self.state
         record.ended_wall = time.time()
         record.timed_out, record.escalated = st.timed_out, st.escalated
+        record.grace_period = st.grace
         if st.stop_began is not None:
             record.stop_cause = st.stop_cause
             record.stop_signal = record.stop_signal or st.stop_signal
@@ -441,6 +497,13 @@ class Supervisor:
                 outcome.write_report(self.config.report, self.record.report(), self.log)
         except Exception as exc:  # a record must never change the exit code
             self.log.error("record_failed", f"failed to write the outcome: {exc!r}")
+
+
+def _current_directory() -> str | None:
+    try:
+        return os.getcwd()
+    except OSError:  # removed under us: the stop command then runs where pyinit is
+        return None
 
 
 def _kill(pid: int, signum: int) -> bool:

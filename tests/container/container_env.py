@@ -1,11 +1,15 @@
-"""Everything the container suite needs from the machine: podman, a base image, the app image.
+"""Everything the container suite needs from the machine: a runtime, a base image, the app image.
 
-How a container runtime works on these machines (issue 7): podman with runc (Debian's default crun
-fails on the kernel's mixed cgroup set-up), explicit ulimits (root lacks CAP_SYS_RESOURCE), and no
-image registry: the base image is a Debian rootfs made with debootstrap from the APT mirror this
-machine is configured with (read at run time, never written down here) and `podman import`ed.
-The rootfs tarball is cached under CACHE_DIR, keyed by everything that goes into it, so a changed
-recipe or mirror rebuilds it and an unchanged one costs nothing on the next run.
+Two runtimes share this module: podman (issue 7) and Docker (issue 13, its daemon in dockerd.py).
+A `Runtime` is one engine's command line plus the few places where the two differ; everything
+else (the base image's recipe, the build context, `Container`) is written once.
+
+How podman works on these machines: with runc (Debian's default crun fails on the kernel's mixed
+cgroup set-up) and explicit ulimits (root lacks CAP_SYS_RESOURCE). Neither runtime has an image
+registry here: the base image is a Debian rootfs made with debootstrap from the APT mirror this
+machine is configured with (read at run time, never written down here) and imported. The rootfs
+tarball is cached under CACHE_DIR, keyed by everything that goes into it, so a changed recipe or
+mirror rebuilds it and an unchanged one costs nothing on the next run.
 """
 
 from __future__ import annotations
@@ -22,7 +26,8 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from helpers import LineReader
@@ -30,15 +35,15 @@ from helpers import LineReader
 ROOT = Path(__file__).resolve().parents[2]
 PROGRAMS = Path(__file__).parent / "programs"
 CACHE_DIR = Path(os.environ.get("PYINIT_E2E_CACHE", "/var/cache/pyinit-e2e"))
-PODMAN = ["podman", "--runtime", "runc"]
-ULIMITS = ["--ulimit", "nofile=1024:1024", "--ulimit", "nproc=1024:1024"]
-TOOLS = {"podman": "podman", "runc": "runc", "debootstrap": "debootstrap"}  # command: package
+ULIMITS = ("--ulimit", "nofile=1024:1024", "--ulimit", "nproc=1024:1024")
+# command: the Debian package that provides it
+PODMAN_TOOLS = {"podman": "podman", "runc": "runc", "debootstrap": "debootstrap"}
 BASE_PACKAGES = ("python3", "python3-venv")
 RECIPE_VERSION = 1  # bump when the way the rootfs is made changes
 APP_IMAGE = "localhost/pyinit-e2e-app:latest"
 INSTALL_TIMEOUT = 900.0
 BUILD_TIMEOUT = 600.0
-PODMAN_TIMEOUT = 60.0
+RUNTIME_TIMEOUT = 60.0
 
 
 class Unavailable(Exception):
@@ -74,18 +79,76 @@ def _tail(output: bytes) -> str:
 
 
 # -- tools ---------------------------------------------------------------------------------
-def ensure_tools() -> None:
-    """Install podman, runc and debootstrap with apt when any is missing."""
+def ensure_tools(tools: Mapping[str, str] = PODMAN_TOOLS) -> None:
+    """Install the packages of the `tools` (command: package) that are missing, with apt."""
     if os.geteuid() != 0:
-        raise Unavailable("not root: the suite runs rootful podman and debootstrap")
-    missing = sorted({pkg for cmd, pkg in TOOLS.items() if shutil.which(cmd) is None})
+        raise Unavailable("not root: the suite runs rootful containers and debootstrap")
+    missing = sorted({pkg for cmd, pkg in tools.items() if shutil.which(cmd) is None})
     if not missing:
         return
     if shutil.which("apt-get") is None:
         raise Unavailable(f"{', '.join(missing)} missing and no apt-get to install them")
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
     run(["apt-get", "update"], INSTALL_TIMEOUT, env=env)
-    run(["apt-get", "install", "-y", *missing], INSTALL_TIMEOUT, env=env)
+    wait_for_lock = ["-o", "DPkg::Lock::Timeout=600"]  # another apt on the machine: wait, not fail
+    run(["apt-get", *wait_for_lock, "install", "-y", *missing], INSTALL_TIMEOUT, env=env)
+
+
+# -- runtimes ------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Runtime:
+    """One container engine's command line, and what it needs on each kind of call."""
+
+    name: str
+    cli: tuple[str, ...]
+    run_options: tuple[str, ...] = ()
+    build_options: tuple[str, ...] = ()
+    build_env: tuple[tuple[str, str], ...] = ()
+    import_options: tuple[str, ...] = ()
+    remove_options: tuple[str, ...] = ("--force",)
+
+    def image_exists(self, image: str) -> bool:
+        result = subprocess.run(
+            [*self.cli, "image", "inspect", image],
+            capture_output=True,
+            timeout=RUNTIME_TIMEOUT,
+            check=False,
+        )
+        return result.returncode == 0
+
+    def import_image(self, tarball: Path, image: str) -> None:
+        with tarball.open("rb") as stream:
+            run(
+                [*self.cli, "import", *self.import_options, "-", image], BUILD_TIMEOUT, stdin=stream
+            )
+
+    def build(
+        self, context: Path, dockerfile: str, tag: str, build_args: Mapping[str, str]
+    ) -> None:
+        args = [arg for k, v in build_args.items() for arg in ("--build-arg", f"{k}={v}")]
+        path = str(context / dockerfile)  # -f is relative to the client's cwd, not to the context
+        run(
+            [*self.cli, "build", *self.build_options, *args, "-f", path, "-t", tag, str(context)],
+            BUILD_TIMEOUT,
+            env={**os.environ, **dict(self.build_env)},
+        )
+
+
+PODMAN = Runtime(
+    "podman",
+    cli=("podman", "--runtime", "runc"),
+    run_options=ULIMITS,
+    build_options=("--pull=never", "--runtime", "runc", *ULIMITS),
+    remove_options=("--force", "--time", "0", "--ignore"),
+)
+
+
+@dataclass(frozen=True)
+class Image:
+    """An image name, and the runtime whose store holds it."""
+
+    runtime: Runtime
+    name: str
 
 
 # -- the base image ------------------------------------------------------------------------
@@ -142,20 +205,19 @@ def base_image_key(suite: str, mirror: str) -> str:
     return hashlib.sha256(recipe.encode()).hexdigest()[:16]
 
 
-def ensure_base_image() -> str:
-    """The name of the imported Debian base image, made (or re-imported) when missing."""
+def ensure_base_image(runtime: Runtime = PODMAN) -> Image:
+    """The imported Debian base image, made (or re-imported) when missing."""
     suite, mirror = debian_source()
     key = base_image_key(suite, mirror)
-    image = f"localhost/pyinit-e2e-base:{key}"
+    image = Image(runtime, f"localhost/pyinit-e2e-base:{key}")
     CACHE_DIR.mkdir(parents=True, exist_ok=True)
     with _cache_lock():
-        if _image_exists(image):
+        if runtime.image_exists(image.name):
             return image
         tarball = CACHE_DIR / f"rootfs-{key}.tar"
         if not tarball.exists():
             _make_rootfs_tarball(suite, mirror, tarball)
-        with tarball.open("rb") as stream:
-            run([*PODMAN, "import", "-", image], BUILD_TIMEOUT, stdin=stream)
+        runtime.import_image(tarball, image.name)
         _drop_stale_tarballs(keep=tarball)
     return image
 
@@ -166,13 +228,6 @@ def _cache_lock() -> Iterator[None]:
     with (CACHE_DIR / "lock").open("w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         yield
-
-
-def _image_exists(image: str) -> bool:
-    result = subprocess.run(
-        [*PODMAN, "image", "exists", image], timeout=PODMAN_TIMEOUT, check=False
-    )
-    return result.returncode == 0
 
 
 def _make_rootfs_tarball(suite: str, mirror: str, tarball: Path) -> None:
@@ -206,7 +261,7 @@ def _drop_stale_tarballs(keep: Path) -> None:
 
 
 # -- the app image -------------------------------------------------------------------------
-def build_app_image(base_image: str) -> str:
+def build_app_image(base: Image) -> Image:
     """Build Dockerfile.example as a user without network would: wheels made on the host."""
     with tempfile.TemporaryDirectory(prefix="pyinit-e2e-context-") as tmp:
         context = Path(tmp)
@@ -227,45 +282,44 @@ def build_app_image(base_image: str) -> str:
             ],
             BUILD_TIMEOUT,
         )
-        run(
-            [
-                *PODMAN,
-                "build",
-                "--pull=never",
-                "--runtime",
-                "runc",
-                *ULIMITS,
-                "--build-arg",
-                f"BASE_IMAGE={base_image}",
-                "--build-arg",
-                "PIP_INSTALL_OPTS=--no-index",
-                "-f",
-                "Dockerfile.example",
-                "-t",
-                APP_IMAGE,
-                str(context),
-            ],
-            BUILD_TIMEOUT,
-        )
-    return APP_IMAGE
+        build_args = {"BASE_IMAGE": base.name, "PIP_INSTALL_OPTS": "--no-index"}
+        base.runtime.build(context, "Dockerfile.example", APP_IMAGE, build_args)
+    return Image(base.runtime, APP_IMAGE)
+
+
+def build_derived_image(
+    base: Image, tag: str, dockerfile: str, files: Sequence[Path] = ()
+) -> Image:
+    """An image FROM `base` made of `dockerfile` (a string), with `files` in its context."""
+    with tempfile.TemporaryDirectory(prefix="pyinit-e2e-context-") as tmp:
+        context = Path(tmp)
+        (context / "Dockerfile").write_text(f"FROM {base.name}\n{dockerfile}")
+        for path in files:
+            shutil.copy(path, context / path.name)
+        base.runtime.build(context, "Dockerfile", tag, {})
+    return Image(base.runtime, tag)
 
 
 # -- running containers --------------------------------------------------------------------
 class Container(LineReader):
-    """`podman run` attached, with a line-reading stdout; removed (forcefully) on exit."""
+    """`podman run` / `docker run` attached, with a line-reading stdout; removed on exit."""
 
     def __init__(
         self,
-        image: str,
+        image: Image,
         command: Sequence[str] = (),
         *,
         options: Sequence[str] = ("--network", "none"),
+        init: bool = False,
         entrypoint: str | None = None,
         env: dict[str, str] | None = None,
         volumes: Sequence[tuple[Path, str]] = (),
     ) -> None:
+        self.runtime = image.runtime
         self.name = f"pyinit-e2e-{uuid.uuid4().hex[:12]}"
-        argv = [*PODMAN, "run", "--name", self.name, *ULIMITS, *options]
+        argv = [*self.runtime.cli, "run", "--name", self.name, *self.runtime.run_options, *options]
+        if init:
+            argv.append("--init")
         if entrypoint is not None:
             argv += ["--entrypoint", entrypoint]
         for key, value in (env or {}).items():
@@ -274,7 +328,7 @@ class Container(LineReader):
             argv += ["--volume", f"{host}:{inside}"]
         self.stderr_file = tempfile.TemporaryFile()  # noqa: SIM115 - closed by remove()
         self.proc = subprocess.Popen(
-            [*argv, image, *command],
+            [*argv, image.name, *command],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=self.stderr_file,
@@ -290,14 +344,23 @@ class Container(LineReader):
                 self.read_line(timeout)
         return self.lines
 
-    def stop(self, timeout: int) -> float:
-        """`podman stop -t timeout`; the seconds it took."""
+    def stop(self, timeout: int | None) -> float:
+        """`podman stop -t timeout` (None: the runtime's default, 10 s); the seconds it took."""
+        option = [] if timeout is None else ["-t", str(timeout)]
         started = time.monotonic()
-        run([*PODMAN, "stop", "-t", str(timeout), self.name], timeout + PODMAN_TIMEOUT)
+        run([*self.runtime.cli, "stop", *option, self.name], (timeout or 10) + RUNTIME_TIMEOUT)
         return time.monotonic() - started
 
-    def wait(self, timeout: float = PODMAN_TIMEOUT) -> int:
-        """The container's exit code, as `podman run` passes it on."""
+    def kill(self, signal_name: str) -> None:
+        run([*self.runtime.cli, "kill", "-s", signal_name, self.name], RUNTIME_TIMEOUT)
+
+    def inspect(self, template: str) -> str:
+        """`inspect --format template`, e.g. "{{.State.ExitCode}}"."""
+        argv = [*self.runtime.cli, "inspect", "--format", template, self.name]
+        return run(argv, RUNTIME_TIMEOUT).stdout.decode().strip()
+
+    def wait(self, timeout: float = RUNTIME_TIMEOUT) -> int:
+        """The container's exit code, as `podman run` / `docker run` passes it on."""
         code = self.proc.wait(timeout)
         self.exited_at = time.monotonic()
         return code
@@ -311,15 +374,15 @@ class Container(LineReader):
 
     def remove(self) -> None:
         subprocess.run(
-            [*PODMAN, "rm", "--force", "--time", "0", "--ignore", self.name],
+            [*self.runtime.cli, "rm", *self.runtime.remove_options, self.name],
             capture_output=True,
-            timeout=PODMAN_TIMEOUT,
+            timeout=RUNTIME_TIMEOUT,
             check=False,
         )
         if self.proc.poll() is None:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(self.proc.pid, signal.SIGKILL)
-            self.proc.wait(PODMAN_TIMEOUT)
+            self.proc.wait(RUNTIME_TIMEOUT)
         if self.proc.stdout is not None:
             self.proc.stdout.close()
         self.stderr_file.close()

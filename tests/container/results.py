@@ -26,6 +26,23 @@ class Table:
         return "\n".join([line(self.columns), rule, *(line(row) for row in self.rows)])
 
 
+class SideBySide(Table):
+    """One row per case, one column per init: each parametrized run fills its own cell."""
+
+    def __init__(self, key_columns: Sequence[str], inits: Sequence[str]) -> None:
+        super().__init__([*key_columns, *inits])
+        self.keys = len(key_columns)
+        self.index: dict[tuple[str, ...], list[str]] = {}
+
+    def put(self, key: Sequence[object], init: str, cell: str) -> None:
+        texts = tuple(_text(k) for k in key)
+        row = self.index.get(texts)
+        if row is None:
+            row = self.index[texts] = [*texts, *(["-"] * (len(self.columns) - self.keys))]
+            self.rows.append(row)
+        row[self.columns.index(init)] = cell
+
+
 def _text(cell: object) -> str:
     return f"{cell:.2f}" if isinstance(cell, float) else str(cell)
 
@@ -34,4 +51,12 @@ STOPS = Table(["case", "podman stop -t", "stop took (s)", "exit code", "what it 
 ZERO_LOSS = Table(
     ["scenario", "requests", "failed", "errors", "stop took (s)", "exit code", "app cleanup ran"]
 )
-TABLES = {"container stops": STOPS, "zero-loss stop under load": ZERO_LOSS}
+DOCKER_INITS = ("pyinit", "docker run --init", "no init")
+DOCKER = SideBySide(["case", "docker stop -t"], DOCKER_INITS)
+DOCKER_ZERO_LOSS = SideBySide(["scenario"], DOCKER_INITS[:2])
+TABLES = {
+    "container stops": STOPS,
+    "zero-loss stop under load": ZERO_LOSS,
+    "docker: pyinit beside docker run --init": DOCKER,
+    "docker: zero-loss stop under load": DOCKER_ZERO_LOSS,
+}

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import container_fixtures
 import pytest
-from container_env import Container, program
+from container_env import Container, Image, program
 from results import STOPS
 
 pytestmark = container_fixtures.MARKS
@@ -25,7 +25,7 @@ IGNORES_TERM = (
 )
 
 
-def test_pyinit_stops_the_app_gracefully(app_image: str) -> None:
+def test_pyinit_stops_the_app_gracefully(app_image: Image) -> None:
     with Container(app_image) as box:
         box.expect("ready")
         took = box.stop(STOP_TIMEOUT)
@@ -38,7 +38,7 @@ def test_pyinit_stops_the_app_gracefully(app_image: str) -> None:
     assert took < STOP_TIMEOUT - 2, "the runtime had to wait for its timeout"
 
 
-def test_shell_form_without_init_is_killed_at_the_timeout(app_image: str) -> None:
+def test_shell_form_without_init_is_killed_at_the_timeout(app_image: Image) -> None:
     """The trap: sh is PID 1, ignores SIGTERM and does not pass it on."""
     with Container(app_image, SHELL_FORM[1:], entrypoint="sh") as box:
         box.expect("ready")
@@ -51,7 +51,7 @@ def test_shell_form_without_init_is_killed_at_the_timeout(app_image: str) -> Non
     assert not any(line.startswith("cleanup done") for line in lines), lines
 
 
-def test_shell_form_under_pyinit_stops_gracefully(app_image: str) -> None:
+def test_shell_form_under_pyinit_stops_gracefully(app_image: Image) -> None:
     with Container(app_image, SHELL_FORM) as box:
         box.expect("ready")
         took = box.stop(STOP_TIMEOUT)
@@ -65,7 +65,7 @@ def test_shell_form_under_pyinit_stops_gracefully(app_image: str) -> None:
 
 
 def test_child_ignoring_sigterm_is_killed_at_the_grace_period(
-    app_image: str, tmp_path: Path
+    app_image: Image, tmp_path: Path
 ) -> None:
     grace, runtime_timeout = 2, 10
     termination_log = tmp_path / "termination-log"
@@ -96,7 +96,7 @@ def test_child_ignoring_sigterm_is_killed_at_the_grace_period(
     ("entrypoint", "expected"), [(None, 0), ("python3", 5)], ids=["pyinit", "no-init"]
 )
 def test_orphans_are_reaped_inside_the_container(
-    app_image: str, entrypoint: str | None, expected: int
+    app_image: Image, entrypoint: str | None, expected: int
 ) -> None:
     """Without an init the zombies stay: the control that shows the check can fail."""
     volume = program("zombies.py")
@@ -109,7 +109,7 @@ def test_orphans_are_reaped_inside_the_container(
 
 
 @pytest.mark.parametrize("status", [0, 1, 7])
-def test_exit_code_passes_through(app_image: str, status: int) -> None:
+def test_exit_code_passes_through(app_image: Image, status: int) -> None:
     with Container(app_image, ["sh", "-c", f"exit {status}"]) as box:
         code = box.wait()
     assert code == status

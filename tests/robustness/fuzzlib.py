@@ -86,6 +86,10 @@ VALUES = {
     "log_format": st.sampled_from(["text", "json", "JSON", " json", "xml", ""]),
     "user": users,
     "pdeathsig": signal_specs,
+    "parent_death_signal": signal_specs,
+    "stop_signals": st.one_of(
+        signal_specs, st.lists(signal_specs, max_size=3).map(",".join), st.just("TERM,,INT")
+    ),
     "verbose": st.one_of(numbers, booleans),
     "quiet": booleans,
     "single_child": booleans,

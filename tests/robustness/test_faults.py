@@ -176,20 +176,25 @@ def test_child_that_closes_and_redirects_its_fds_is_still_supervised() -> None:
         assert run.wait() == 4
 
 
-INHERITED = [signal.SIGTERM, signal.SIGCHLD, signal.SIGINT, signal.SIGPIPE, signal.SIGHUP]
-# Signals pyinit never handles itself; ignoring them must not reach the child either.
-INHERITED_FAULTS = [signal.SIGTRAP, signal.SIGSYS]
+BLOCKED = [signal.SIGTERM, signal.SIGCHLD, signal.SIGINT, signal.SIGPIPE, signal.SIGHUP]
+# Ignores a child must not inherit: CHLD (pyinit needs it), PIPE (Python ignores it itself, so an
+# inherited ignore cannot be told apart) and faults, which pyinit never handles.
+NOT_KEPT_IGNORED = [signal.SIGCHLD, signal.SIGPIPE, signal.SIGTRAP, signal.SIGSYS]
 
 
 def _hostile_parent() -> None:
     """preexec_fn: the worst a careless parent (a shell, a CI runner) can hand down."""
-    signal.pthread_sigmask(signal.SIG_BLOCK, INHERITED)
-    for signum in [*INHERITED, *INHERITED_FAULTS]:
+    signal.pthread_sigmask(signal.SIG_BLOCK, BLOCKED)
+    for signum in [*NOT_KEPT_IGNORED, signal.SIGHUP]:
         signal.signal(signum, signal.SIG_IGN)
 
 
 @BOTH
-def test_signals_blocked_and_ignored_by_the_parent_do_not_reach_the_child(pidns: bool) -> None:
+def test_the_child_gets_an_empty_mask_and_only_the_callers_meaningful_ignores(
+    pidns: bool,
+) -> None:
+    """Blocked signals are cleared; an ignored HUP stays ignored (nohup); CHLD, PIPE and the
+    faults are back at default."""
     with Running(
         ["--", "cat", "/proc/self/status"], pidns=pidns, preexec_fn=_hostile_parent
     ) as run:
@@ -197,17 +202,18 @@ def test_signals_blocked_and_ignored_by_the_parent_do_not_reach_the_child(pidns:
         status = dict(run.read_line().split(":\t") for _ in range(5))
         assert run.wait() == 0
     assert signal_set(status["SigBlk"]) == set()
-    assert signal_set(status["SigIgn"]) == set()
+    assert signal_set(status["SigIgn"]) == {signal.SIGHUP}
 
 
 @BOTH
 def test_signals_blocked_and_ignored_by_the_parent_still_stop_the_child(pidns: bool) -> None:
-    """SIGTERM reaches the child and, with SIGCHLD no longer ignored, its exit code comes back."""
+    """SIGTERM reaches the child and, with SIGCHLD no longer ignored, its exit code comes back;
+    the ignored SIGHUP is not passed on."""
     args = ["--", *reporter("--exit-on", "TERM", "--code", "6")]
     with Running(args, pidns=pidns, preexec_fn=_hostile_parent) as run:
         run.ready()
         run.send(signal.SIGHUP)
-        run.expect("got SIGHUP")
         run.send(signal.SIGTERM)
         run.expect("cleanup SIGTERM")
         assert run.wait() == 6
+    assert not any("SIGHUP" in line for line in run.lines)

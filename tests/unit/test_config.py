@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import pwd
 import signal
+from pathlib import Path
 
 import pytest
 
@@ -93,6 +94,7 @@ def test_parses_rewrites_including_drop() -> None:
     """--rewrite takes FROM:TO with names or numbers and DROP as a target."""
     assert parse_rewrite("TERM:QUIT") == (signal.SIGTERM, signal.SIGQUIT)
     assert parse_rewrite("28:drop") == (signal.SIGWINCH, DROP)
+    assert parse_rewrite("28:0") == (signal.SIGWINCH, DROP), "dumb-init's -r 28:0"
 
 
 @pytest.mark.parametrize("text", ["TERM", "TERM:", ":QUIT", "CHLD:TERM", "KILL:TERM", "TERM:FOO"])
@@ -130,6 +132,70 @@ def test_rejects_unknown_users_and_groups(text: str) -> None:
         parse_user(text)
 
 
+def test_default_grace_depends_on_the_stop_cause() -> None:
+    """No setting: a stop signal never escalates (as tini); --timeout and leftovers get 10 s."""
+    config = Config.build(("app",), {})
+    assert config.grace_periods == {"signal": None, "timeout": 10.0, "main_exited": 10.0}
+
+
+def test_explicit_grace_applies_to_every_cause() -> None:
+    """--grace-period 25s bounds a signal stop, a time limit and leftovers alike."""
+    config = Config.build(("app",), {"grace_period": "25s"})
+    assert config.grace_periods == {"signal": 25.0, "timeout": 25.0, "main_exited": 25.0}
+
+
+def test_grace_zero_means_never_escalate() -> None:
+    """--grace-period 0 means no SIGKILL from pyinit, as --timeout 0 means no limit."""
+    config = Config.build(("app",), {"grace_period": "0"})
+    assert config.grace_periods == {"signal": None, "timeout": None, "main_exited": None}
+
+
+def test_stop_delay_needs_no_finite_grace() -> None:
+    """With no deadline (the default for signals, or 0) any stop delay is valid."""
+    assert Config.build(("app",), {"stop_delay": "60s"}).stop_delay == pytest.approx(60.0)
+    config = Config.build(("app",), {"stop_delay": "60s", "grace_period": "0"})
+    assert config.stop_delay == pytest.approx(60.0)
+
+
+def test_stop_signals_default_to_term_and_int() -> None:
+    """SIGQUIT is not a stop signal by default: a JVM takes it as a thread-dump request."""
+    assert Config.build(("app",), {}).stop_signals == {signal.SIGTERM, signal.SIGINT}
+
+
+def test_parses_stop_signals() -> None:
+    """--stop-signals takes a comma-separated list of names or numbers."""
+    config = Config.build(("app",), {"stop_signals": "TERM, sigint,3,RTMIN+1"})
+    assert config.stop_signals == {
+        signal.SIGTERM,
+        signal.SIGINT,
+        signal.SIGQUIT,
+        signal.SIGRTMIN + 1,
+    }
+
+
+@pytest.mark.parametrize("text", ["", "TERM,", "CHLD", "KILL", "SEGV", "FOO", "TERM;INT"])
+def test_rejects_bad_stop_signals(text: str) -> None:
+    """Only signals pyinit forwards can start the stop; an empty item is a typo."""
+    with pytest.raises(ConfigError, match="--stop-signals"):
+        Config.build(("app",), {"stop_signals": text})
+
+
+def test_parent_death_signal_is_parsed() -> None:
+    """--parent-death-signal (tini's -p) takes any signal."""
+    assert Config.build(("app",), {"parent_death_signal": "SIGTERM"}).parent_death_signal == 15
+    assert Config.build(("app",), {}).parent_death_signal is None
+
+
+def test_relative_output_paths_are_resolved_against_the_start_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """pyinit leaves its start directory, so --report and --termination-log become absolute."""
+    monkeypatch.chdir(tmp_path)
+    config = Config.build(("app",), {"report": "out/r.json", "termination_log": "msg"})
+    assert config.report == str(tmp_path / "out" / "r.json")
+    assert config.termination_log == str(tmp_path / "msg")
+
+
 def test_stop_delay_must_be_shorter_than_grace() -> None:
     """A delay that eats the whole grace period leaves no time to stop: refuse it."""
     with pytest.raises(ConfigError, match="--stop-delay"):
@@ -142,7 +208,7 @@ def test_config_is_immutable() -> None:
     """Nothing may change the settings once pyinit runs."""
     config = Config.build(("app",), {})
     with pytest.raises(AttributeError):
-        config.grace_period = 1.0
+        config.stop_delay = 1.0
 
 
 def test_timeout_zero_means_no_limit() -> None:

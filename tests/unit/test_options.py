@@ -39,6 +39,9 @@ def values(config: Config) -> dict[str, object]:
         ["--rewrite", "TERM:QUIT", "--rewrite=WINCH:DROP", "--remap-exit", "143:0", "--", "app"],
         ["--stop-delay", "1s", "--stop-command", "nginx -s quit", "--timeout", "1m", "app"],
         ["--log-format", "json", "--keep-orphans", "--report", "r.json", "app", "-v"],
+        ["--stop-signals", "TERM,INT,QUIT", "--parent-death-signal", "TERM", "app"],
+        ["-p", "SIGTERM", "-v", "app"],
+        ["-vpTERM", "--", "app"],
     ],
 )
 def test_fast_path_and_click_agree(args: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
@@ -65,11 +68,11 @@ def test_environment_sets_options_and_command_line_wins(monkeypatch: pytest.Monk
         "PYINIT_VERBOSE": "2",
     }
     config = build_config(["app"], env)
-    assert config.grace_period == 25.0
+    assert config.grace_periods == {"signal": 25.0, "timeout": 25.0, "main_exited": 25.0}
     assert config.rewrite == {signal.SIGTERM: signal.SIGQUIT, signal.SIGWINCH: 0}
     assert config.single_child
     assert config.verbose == 2
-    assert build_config(["--grace-period", "3", "app"], env).grace_period == 3.0
+    assert build_config(["--grace-period", "3", "app"], env).grace_periods["signal"] == 3.0
     assert values(click_config(["app"], env, monkeypatch)) == values(config)
 
 
@@ -101,6 +104,12 @@ def test_fast_path_defers_what_it_does_not_fully_understand(args: list[str]) -> 
         (["--user", "no-such-user-xyz", "app"], {}, "no-such-user-xyz"),
         (["--rewrite", "FOO:TERM", "app"], {}, "FOO"),
         (["--stop-delay", "5", "--grace-period", "5", "app"], {}, "--stop-delay"),
+        (["--stop-signals", "TERM,CHLD", "app"], {}, "SIGCHLD"),
+        (["--stop-signals", "TERM,KILL", "app"], {}, "SIGKILL"),
+        (["app"], {"PYINIT_STOP_SIGNALS": "TERM,,INT"}, "TERM,,INT"),
+        (["--stop-signals", "SEGV", "app"], {}, "SIGSEGV"),
+        (["-p", "NOPE", "app"], {}, "NOPE"),
+        (["--parent-death-signal", "99", "app"], {}, "99"),
         ([], {}, "COMMAND"),
         (["--"], {}, "COMMAND"),
     ],

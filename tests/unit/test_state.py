@@ -12,8 +12,17 @@ from pyinit.state import State
 TERM, INT, USR1 = signal.SIGTERM, signal.SIGINT, signal.SIGUSR1
 
 
-def make(grace: float = 10.0, delay: float = 0.0, timeout: float | None = None) -> State:
-    return State(now=100.0, grace=grace, delay=delay, timeout=timeout)
+def make(
+    grace: float | None = 10.0,
+    delay: float = 0.0,
+    timeout: float | None = None,
+    graces: dict[str, float | None] | None = None,
+    stop_signals: frozenset[int] = frozenset({TERM, INT}),
+) -> State:
+    """A grace period for every cause (an explicit --grace-period), unless `graces` is given."""
+    if graces is None:
+        graces = dict.fromkeys(("signal", "timeout", "main_exited"), grace)
+    return State(now=100.0, graces=graces, delay=delay, timeout=timeout, stop_signals=stop_signals)
 
 
 def test_first_stop_signal_starts_the_stop_and_the_deadline() -> None:
@@ -158,3 +167,97 @@ def test_children_gone_before_main_status_is_not_done() -> None:
     st = make()
     st.on_children_gone()
     assert not st.done
+
+
+DEFAULTS: dict[str, float | None] = {"signal": None, "timeout": 10.0, "main_exited": 10.0}
+
+
+def test_stop_signal_never_escalates_by_default() -> None:
+    """Default grace for a stop signal: no deadline at all, however long the app drains (tini)."""
+    st = make(graces=DEFAULTS)
+    assert st.on_signal(TERM, 100.0) == [(state.STOP, TERM)]
+    assert st.kill_at is None
+    assert st.next_timeout(100.0) is None
+    assert st.on_tick(100.0 + 3600.0) == []
+    assert not st.escalated
+    assert st.phase == state.STOPPING
+
+
+def test_timeout_escalates_after_ten_seconds_by_default() -> None:
+    """Default grace for --timeout: 10 s, because no runtime deadline stands behind it."""
+    st = make(graces=DEFAULTS, timeout=60)
+    assert st.on_tick(160.0) == [(state.STOP, TERM)]
+    assert st.kill_at == pytest.approx(170.0)
+    assert st.on_tick(169.9) == []
+    assert st.on_tick(170.0) == [(state.KILL_ALL, signal.SIGKILL)]
+
+
+def test_leftovers_after_main_exit_get_ten_seconds_by_default() -> None:
+    """Default grace when the main child exits with leftovers: 10 s, then SIGKILL."""
+    st = make(graces=DEFAULTS)
+    assert st.on_main_exit(0, 101.0, children_left=True, keep_orphans=False) == [
+        (state.TERM_ALL, TERM)
+    ]
+    assert st.kill_at == pytest.approx(111.0)
+    assert st.grace == pytest.approx(10.0)
+
+
+def test_leftovers_after_an_unbounded_signal_stop_get_the_main_exited_grace_from_then() -> None:
+    """A signal stop has no deadline; once the main child exits, its leftovers get 10 s from then,
+    and the stop keeps its cause and start."""
+    st = make(graces=DEFAULTS)
+    st.on_signal(TERM, 100.0)
+    assert st.on_main_exit(15, 130.0, children_left=True, keep_orphans=False) == [
+        (state.TERM_OUTSIDERS, TERM)
+    ]
+    assert st.kill_at == pytest.approx(140.0)
+    assert (st.stop_cause, st.stop_began) == ("signal", 100.0)
+    assert st.on_tick(140.0) == [(state.KILL_ALL, signal.SIGKILL)]
+
+
+def test_explicit_grace_applies_to_a_stop_signal() -> None:
+    """An explicit --grace-period (here 25 s) bounds the signal stop as well."""
+    st = make(grace=25.0)
+    st.on_signal(TERM, 100.0)
+    assert st.kill_at == pytest.approx(125.0)
+
+
+def test_grace_never_means_no_deadline_for_any_cause() -> None:
+    """--grace-period 0 (None here) never SIGKILLs: not for a signal, a timeout or leftovers."""
+    st = make(grace=None, timeout=5)
+    assert st.on_tick(105.0) == [(state.STOP, TERM)]
+    assert st.kill_at is None
+    assert st.on_main_exit(0, 106.0, children_left=True, keep_orphans=False) == [
+        (state.TERM_OUTSIDERS, TERM)
+    ]
+    assert st.kill_at is None
+    assert st.next_timeout(106.0) is None
+
+
+def test_timeout_stop_starts_at_once_without_the_stop_delay() -> None:
+    """--timeout 1s --stop-delay 3s: the stop action runs at the limit, not 3 s later."""
+    st = make(grace=10, delay=3, timeout=1)
+    assert st.on_tick(101.0) == [(state.STOP, TERM)]
+    assert st.phase == state.STOPPING
+
+
+def test_quit_is_forwarded_and_does_not_stop_by_default() -> None:
+    """SIGQUIT (a JVM thread dump) is passed on; the container keeps running, no deadline."""
+    st = make()
+    assert st.on_signal(signal.SIGQUIT, 101.0) == [(state.FORWARD, signal.SIGQUIT)]
+    assert st.phase == state.RUNNING
+    assert st.next_timeout(101.0) is None
+
+
+def test_configured_stop_signals_start_the_stop() -> None:
+    """--stop-signals TERM,INT,QUIT: QUIT now gets the stop delay and the deadline."""
+    st = make(grace=10, delay=2, stop_signals=frozenset({TERM, INT, signal.SIGQUIT}))
+    assert st.on_signal(signal.SIGQUIT, 100.0) == [(state.DELAY_BEGUN, signal.SIGQUIT)]
+    assert st.kill_at == pytest.approx(110.0)
+
+
+def test_a_signal_left_out_of_stop_signals_is_only_forwarded() -> None:
+    """--stop-signals TERM: SIGINT is passed on like any other signal."""
+    st = make(stop_signals=frozenset({TERM}))
+    assert st.on_signal(INT, 100.0) == [(state.FORWARD, INT)]
+    assert st.phase == state.RUNNING
