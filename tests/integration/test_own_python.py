@@ -54,20 +54,16 @@ def _pip(pip: list[str], *args: str, env: dict[str, str] | None = None) -> None:
 def wheelhouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """pyinit's wheel, and its dependency click's at the version the test venv has."""
     where = tmp_path_factory.mktemp("wheelhouse")
+    # From a clean copy: building in the checkout would reuse its build/ (stale files included).
+    source = tmp_path_factory.mktemp("source")
+    for tree in ("pyinit", "bin"):
+        shutil.copytree(REPO / tree, source / tree, ignore=shutil.ignore_patterns("__pycache__"))
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(REPO / name, source / name)
     pins = [f"{name}=={metadata.version(name)}" for name in ("click",)]
+    pip_wheel = [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(where)]
     done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "wheel",
-            "-q",
-            "--no-deps",
-            "-w",
-            str(where),
-            str(REPO),
-            *pins,
-        ],
+        [*pip_wheel, str(source), *pins],
         capture_output=True,
         text=True,
         timeout=PIP_TIMEOUT,
