@@ -259,3 +259,23 @@ def test_tests_import_the_wheel_when_they_run_in_its_venv() -> None:
     if PYINIT_BIN is None or installed_python(PYINIT_BIN).parent.parent != Path(sys.prefix):
         pytest.skip("the tests do not run in the venv of PYINIT_TEST_BIN")
     assert Path(pyinit.__file__).parent == package_dir_of(Path(sys.executable))
+
+
+# -- the documents -------------------------------------------------------------------------
+def test_install_lines_name_the_distribution_not_the_unrelated_pyinit() -> None:
+    """Every `pip install` of pyinit in the README, Dockerfile.example and examples/ should
+    name `pyinit-pid1`: a bare `pyinit` (pinned or not) installs another project."""
+    documents = [ROOT / "README.md", ROOT / "Dockerfile.example"]
+    documents += [path for path in (ROOT / "examples").rglob("*") if path.is_file()]
+    wrong = re.compile(r"""["']?\bpyinit(?:[<>=!~]=?[\w.*]+)?["']?(?=\s|$)""")
+    found = []
+    for path in documents:
+        # A shell continuation joins a command's lines (Dockerfile RUN ... \).
+        for line in path.read_text().replace("\\\n", " ").splitlines():
+            command = re.search(r"\bpip install\b(.*)", line)
+            if command is None:
+                continue
+            requirements = command.group(1)
+            if wrong.search(requirements.replace("/opt/pyinit", "")):
+                found.append(f"{path.relative_to(ROOT)}: {line.strip()}")
+    assert found == []
