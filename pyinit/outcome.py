@@ -17,7 +17,7 @@ from pyinit.signals import signal_name
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from pyinit.log import Log
-    from pyinit.tree import ProcessInfo
+    from pyinit.procfs import ProcessInfo
 
 SCHEMA_VERSION = 1
 TERMINATION_LOG_LIMIT = 4096  # what Kubernetes keeps of /dev/termination-log
@@ -168,12 +168,22 @@ def write_termination_log(path: str, text: str, log: Log) -> None:
 
 
 def write_report(path: str, report: dict[str, object], log: Log) -> None:
-    """Atomically: a reader sees the old file, no file, or the whole new one."""
+    """Atomically: a reader sees the old file, no file, or the whole new one.
+
+    The temporary file's name is random and created exclusively (never an existing file, never
+    through a symlink): a pid alone is 1 for every PID 1, so containers writing the same path on
+    a shared volume would share it."""
     import json
 
-    temporary = f"{path}.{os.getpid()}.tmp"
+    temporary = f"{path}.{os.getpid()}.{os.urandom(8).hex()}.tmp"
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
     try:
-        with open(temporary, "w", encoding="utf-8") as stream:
+        fd = os.open(temporary, flags, 0o666)
+    except OSError as exc:  # not ours to remove, whatever is there
+        log.warning("report_failed", f"failed to write report {path}: {exc.strerror or exc}")
+        return
+    try:
+        with open(fd, "w", encoding="utf-8") as stream:
             json.dump(report, stream, indent=2, default=str)
             stream.write("\n")
             stream.flush()

@@ -4,7 +4,13 @@ posix_spawn cannot hand the terminal to the child (tcsetpgrp), drop privileges w
 semantics or set a parent-death signal, so pyinit forks. Between fork and exec the child runs only
 the set-up below, with every handled signal still blocked, and it never returns into pyinit's code:
 it execs or `_exit`s. The protocol follows CPython's subprocess: the child writes
-"<stage>:<errno>" to the pipe on failure; EOF means the exec succeeded.
+"<stage>:<errno>:<detail>" to the pipe on failure; EOF means the exec succeeded.
+
+Invariant: between fork and exec the child imports nothing and opens no file of pyinit's or the
+interpreter's. After `--user` it may not be allowed to read them (a venv or pyenv in root's 0700
+home), and os.execvp's own PATH search imports a module. So everything the child needs is
+prepared before the fork (`execpath.ExecPlan`), and the child searches PATH itself with bare
+execve calls, as the target user (`execpath.exec_plan`).
 
 `child_environment` holds the only changes pyinit ever makes to the environment it passes on.
 """
@@ -15,7 +21,7 @@ import contextlib
 import errno
 import os
 
-from pyinit import exit_codes, signals
+from pyinit import execpath, exit_codes, signals
 from pyinit.errors import SpawnError
 
 TYPE_CHECKING = False
@@ -31,6 +37,7 @@ _STAGE_MESSAGES = {
     _STAGE_USER: "failed to switch to user {target}",
     _STAGE_PDEATHSIG: "failed to set the parent-death signal for {target}",
 }
+_DETAIL_LIMIT = 300
 
 
 class ChildSetup:
@@ -59,12 +66,13 @@ def spawn_child(argv: Sequence[str], setup: ChildSetup) -> int:
         from pyinit import prctl
 
         prctl.load()
+    plan = execpath.ExecPlan(argv, setup.env)
     parent = os.getpid()
     read_end, write_end = os.pipe()  # close-on-exec: EOF on success
     pid = os.fork()
     if pid == 0:  # pragma: no cover - runs in the child, which execs or exits
         os.close(read_end)
-        _become(argv, setup, write_end, parent)
+        _become(plan, setup, write_end, parent)
     os.close(write_end)
     _set_group(pid)
     try:
@@ -72,6 +80,8 @@ def spawn_child(argv: Sequence[str], setup: ChildSetup) -> int:
     finally:
         os.close(read_end)
     if report:
+        if setup.terminal_fd is not None:
+            _reclaim_terminal(setup.terminal_fd, pid)
         raise _spawn_error(report, argv, setup)
     return pid
 
@@ -83,6 +93,15 @@ def _set_group(pid: int) -> None:
         os.setpgid(pid, pid)
 
 
+def _reclaim_terminal(fd: int, pid: int) -> None:
+    """The child took the terminal and then failed: give it back to pyinit's group, or the
+    shell that started pyinit finds the foreground owned by a dead group (and its next read
+    stops it with SIGTTIN)."""
+    with contextlib.suppress(OSError):
+        if os.tcgetpgrp(fd) == pid:
+            os.tcsetpgrp(fd, os.getpgrp())  # SIGTTOU is blocked: allowed from the background
+
+
 def _read_all(fd: int) -> bytes:
     chunks = []
     while chunk := os.read(fd, 256):
@@ -91,21 +110,27 @@ def _read_all(fd: int) -> bytes:
 
 
 def _spawn_error(report: bytes, argv: Sequence[str], setup: ChildSetup) -> SpawnError:
-    stage, _, number_text = report.decode("ascii", "replace").partition(":")
+    stage, _, rest = report.decode("utf-8", "replace").partition(":")
+    number_text, _, detail = rest.partition(":")
     number = int(number_text) if number_text.isdigit() else 0
-    reason = os.strerror(number) if number else "unknown error"
-    if stage == _STAGE_EXEC:
+    reason = os.strerror(number) if number else detail or "the child failed before exec"
+    if stage == _STAGE_EXEC and number:
         hint = " (is it installed and on PATH?)" if number == errno.ENOENT else ""
         return SpawnError(
             f"failed to run {argv[0]!r}: {reason}{hint}", exit_codes.from_exec_errno(number)
         )
+    if stage == _STAGE_EXEC:  # not an exec error but pyinit's own, e.g. MemoryError
+        return SpawnError(f"failed to run {argv[0]!r}: {reason}", exit_codes.PYINIT_FAILED)
     target = setup.user.name if stage == _STAGE_USER and setup.user else argv[0]
     what = _STAGE_MESSAGES.get(stage, "failed to set up {target}").format(target=repr(target))
     return SpawnError(f"{what}: {reason}", exit_codes.PYINIT_FAILED)
 
 
-def _become(argv: Sequence[str], setup: ChildSetup, error_fd: int, parent: int) -> None:
-    """In the child: set up, then exec; report any failure and _exit. Never returns."""
+def _become(plan: execpath.ExecPlan, setup: ChildSetup, error_fd: int, parent: int) -> None:
+    """In the child: set up, then exec; report any failure and _exit. Never returns.
+
+    Nothing here may import or open a file (see the module docstring); modules it needs were
+    loaded before the fork."""
     stage = "setup"
     try:
         os.setpgid(0, 0)
@@ -124,16 +149,22 @@ def _become(argv: Sequence[str], setup: ChildSetup, error_fd: int, parent: int) 
                 os._exit(exit_codes.SIGNAL_BASE + setup.pdeathsig)
         stage = _STAGE_EXEC
         signals.unblock_all()
-        if setup.env is None:
-            os.execvp(argv[0], list(argv))
-        else:
-            os.execvpe(argv[0], list(argv), dict(setup.env))
+        _report(error_fd, stage, execpath.exec_plan(plan), "")
     except OSError as exc:
-        _report(error_fd, stage, exc.errno or 0)
-    except BaseException:
-        _report(error_fd, stage, 0)
+        _report(error_fd, stage, exc.errno or 0, _describe(exc))
+    except BaseException as exc:
+        _report(error_fd, stage, 0, _describe(exc))
     finally:
         os._exit(exit_codes.CANNOT_EXECUTE)
+
+
+def _describe(exc: BaseException) -> str:
+    """Names what stopped the child, e.g. "ImportError: ...": never an anonymous "unknown"."""
+    try:
+        text = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+    except BaseException:  # a broken __str__ must not hide the failure itself
+        text = type(exc).__name__
+    return text[:_DETAIL_LIMIT]
 
 
 def _take_terminal(fd: int) -> None:
@@ -150,9 +181,9 @@ def _switch_user(user: User) -> None:
     os.setresuid(user.uid, user.uid, user.uid)
 
 
-def _report(fd: int, stage: str, number: int) -> None:
+def _report(fd: int, stage: str, number: int, detail: str) -> None:
     with contextlib.suppress(OSError):
-        os.write(fd, f"{stage}:{number}".encode())
+        os.write(fd, f"{stage}:{number}:{detail}".encode(errors="replace"))
 
 
 def child_environment(user: User | None) -> dict[str, str] | None:

@@ -2,10 +2,15 @@
 
 pyinit keeps the child in its own session (like tini, unlike dumb-init's setsid mode) and makes the
 child's group the terminal's foreground group, so Ctrl-C, Ctrl-\\, Ctrl-Z and SIGWINCH go from the
-kernel straight to the app, and an interactive shell gets job control. The hand-off happens only
-when pyinit itself is in the foreground: at the start, and again after the shell's `fg` (SIGCONT)
-for a pyinit that was started or put in the background. With no terminal nothing here does
-anything or logs.
+kernel straight to the app, and an interactive shell gets job control.
+
+The rule (tini's): pyinit has a terminal only if its *stdin* is its controlling terminal, and it
+hands the foreground over only while its own group holds it: at the start, and again after the
+shell's `fg` (SIGCONT) for a pyinit that was started or put in the background. A terminal on
+stdout or stderr alone is somebody else's: `pyinit -- cmd &` in a non-interactive script gets
+stdin from /dev/null but shares the script's group, which holds the foreground, and taking it
+would stop the script at its next read. With no terminal on stdin nothing here does anything or
+logs, and pyinit never changes the terminal's foreground group (Ctrl-Z job control included).
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ import os
 
 
 class Terminal:
-    """pyinit's controlling terminal, if fd 0, 1 or 2 is it."""
+    """pyinit's controlling terminal, if its stdin is it."""
 
     __slots__ = ("fd",)
 
@@ -24,15 +29,15 @@ class Terminal:
 
     @classmethod
     def detect(cls) -> Terminal:
-        """Found even when pyinit starts in the background (`pyinit -- cmd &`): the shell's `fg`
-        must then move the terminal on to the child, or the child stops at its first read."""
-        for fd in (0, 1, 2):
-            try:
-                if os.isatty(fd):
-                    os.tcgetpgrp(fd)  # ENOTTY unless it is our controlling terminal
-                    return cls(fd)
-            except OSError:
-                continue  # a terminal, but not our controlling one
+        """Found even when pyinit starts in the background of an interactive shell
+        (`pyinit -- cmd &` keeps the terminal on stdin there): the shell's `fg` must then move
+        the terminal on to the child, or the child stops at its first read."""
+        try:
+            if os.isatty(0):
+                os.tcgetpgrp(0)  # ENOTTY unless it is our controlling terminal
+                return cls(0)
+        except OSError:
+            pass  # a terminal, but not our controlling one
         return cls(None)
 
     def handoff_fd(self) -> int | None:

@@ -1,46 +1,29 @@
 """Finding and signalling every process pyinit is responsible for, beyond the main child's group.
 
 As PID 1 that is every other process in the namespace, and kill(-1) reaches them all atomically.
-Otherwise it is pyinit's descendants (re-parented to it as a subreaper), found with psutil, which
-also checks each process's start time before signalling so a recycled pid is never hit. psutil is
-imported only here and only when a stop reaches processes outside the group: it costs a few MB.
+Otherwise it is pyinit's descendants (re-parented to it as a subreaper), found through the ppid
+field of every /proc/PID/stat.
+
+Invariants:
+- Deciding whom to signal and sending the signal read nothing but /proc/PID/stat (`procfs`),
+  which never waits for the target; command lines are read only after the signal was sent
+  (`procfs.describe`).
+- A process is signalled by pid only while its start time is the one the scan saw, through a
+  pidfd where the kernel has them: a recycled pid is never hit.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import signal
 
+from pyinit.procfs import ProcessInfo, describe, list_processes, read_stat
 from pyinit.signals import signal_name
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from pyinit.log import Log
-
-
-class ProcessInfo:
-    __slots__ = ("cmdline", "name", "pgid", "pid", "process", "stopped")
-
-    def __init__(
-        self,
-        pid: int,
-        name: str,
-        cmdline: list[str],
-        pgid: int,
-        process: object = None,
-        stopped: bool = False,
-    ) -> None:
-        self.pid, self.name, self.cmdline, self.pgid = pid, name, cmdline, pgid
-        self.stopped = stopped
-        # The psutil.Process seen by the scan: it remembers the start time, so signalling it
-        # later fails instead of hitting a process that took over the pid since.
-        self.process = process
-
-    def as_dict(self) -> dict[str, object]:
-        return {"pid": self.pid, "name": self.name, "cmdline": self.cmdline}
-
-    def __str__(self) -> str:
-        return f"{self.pid} ({self.name})"
 
 
 def signal_everything(
@@ -55,43 +38,45 @@ def signal_everything(
     """Send signum once to every process pyinit answers for: the main child's group (unless
     `include_group` is False, e.g. when it already got the stop signal) and everything outside it.
 
-    Return the live processes found just before, so a log can name them. Each process gets the
-    signal exactly once: an app may take a second SIGTERM during its drain as "quit now".
+    Return the live processes found just before, described (`describe`) after the signal went out,
+    so a log can name them. Each process gets the signal exactly once: an app may take a second
+    SIGTERM during its drain as "quit now".
     Once the group's leader is reaped (`leader_alive` False), killpg is used only while the scan
     still sees a member of ours holding the group id: an emptied group's id may be a stranger's.
     `spare_group` (the running --stop-command) is left alone: it is pyinit's own helper.
     """
-    found = [info for info in list_processes(is_pid1) if info.pgid != spare_group]
-    if include_group:
-        if is_pid1 and spare_group is None:
-            # The whole namespace but us, the group included, atomically.
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(-1, signum)
-            return found
-        # Atomic, in case the scan missed a fork.
-        signal_group(signum, group, leader_alive, is_pid1, found)
-    outside = [info for info in found if info.pgid != group]
-    _signal_each(signum, outside, log)
-    return found if include_group else outside
+    if include_group and is_pid1 and spare_group is None:
+        # The whole namespace but us, the group included, atomically, before any scan at all.
+        # Then the scan: pyinit reaps nothing in between, so a process the signal killed is
+        # still there as a zombie, with its name.
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(-1, signum)
+        found = list_processes(is_pid1, zombies=True)
+    else:
+        found = [info for info in list_processes(is_pid1) if info.pgid != spare_group]
+        if include_group:
+            # Atomic, in case the scan missed a fork.
+            signal_group(signum, group, leader_alive, is_pid1, found)
+        outside = [info for info in found if info.pgid != group]
+        _signal_each(signum, outside, log)
+        if not include_group:
+            found = outside
+    describe(found)
+    return found
 
 
 def resume_stopped(found: list[ProcessInfo], log: Log) -> None:
-    """SIGCONT for the stopped ones among processes just asked to stop: a stopped process
-    cannot act on SIGTERM before the deadline SIGKILL (systemd does the same)."""
-    import signal
-
-    _signal_each(signal.SIGCONT, [info for info in found if info.stopped], log)
+    """SIGCONT to every process just asked to stop, as systemd does: a stopped process cannot
+    act on SIGTERM before the deadline SIGKILL. Sent to all of them, not only those the scan saw
+    in state T: a SIGSTOP sent just before is pending until the target runs, and only a SIGCONT
+    generated after it discards it."""
+    _signal_each(signal.SIGCONT, found, log)
 
 
 def is_stopped(pid: int) -> bool:
     """Is pid stopped (state T in /proc/PID/stat)? False when it cannot be read."""
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as stream:
-            stat = stream.read()
-    except OSError:
-        return False
-    # The command name may hold spaces and parentheses: the state follows the last ')'.
-    return stat[stat.rfind(b")") + 2 :][:1] == b"T"
+    info = read_stat(pid)
+    return info is not None and info.stopped
 
 
 def signal_group(
@@ -121,60 +106,34 @@ def _holds_group(found: list[ProcessInfo], group: int) -> bool:
 
 
 def _signal_each(signum: int, targets: list[ProcessInfo], log: Log) -> None:
-    if not targets:
-        return
-    import psutil
-
     for info in targets:
-        try:
-            process = info.process or psutil.Process(info.pid)
-            assert isinstance(process, psutil.Process)
-            process.send_signal(signum)
-        except psutil.Error as exc:
-            log.debug("signal_failed", f"failed to send {signal_name(signum)} to {info}: {exc}")
+        failure = _send(info, signum)
+        if failure is not None:
+            log.debug("signal_failed", f"failed to send {signal_name(signum)} to {info}: {failure}")
 
 
-def list_processes(is_pid1: bool) -> list[ProcessInfo]:
-    """Live (non-zombie) processes that are ours: the namespace as PID 1, else descendants."""
-    if not _proc_is_ours():
-        return []
-    import psutil
-
-    me = os.getpid()
+def _send(info: ProcessInfo, signum: int) -> str | None:
+    """Signal the process the scan saw, not whoever holds its pid now; None once sent, else why
+    not. A pidfd pins the process between the start-time check and the signal; without pidfds
+    (Linux < 5.3) the check comes just before kill(), as psutil does it."""
     try:
-        candidates = psutil.process_iter() if is_pid1 else psutil.Process(me).children(True)
-        return [info for proc in candidates if (info := _describe(proc, me)) is not None]
-    except psutil.Error:
-        return []
-
-
-def _proc_is_ours() -> bool:
-    """/proc shows another PID namespace's pids when the runtime did not mount one for ours
-    (`unshare --pid --fork` without --mount-proc): then its listings would name strangers."""
-    try:
-        return os.readlink("/proc/self") == str(os.getpid())
+        pidfd: int | None = os.pidfd_open(info.pid)
+    except ProcessLookupError:
+        return "no such process"
     except OSError:
-        return False
-
-
-def _describe(proc: object, me: int) -> ProcessInfo | None:
-    import psutil
-
-    assert isinstance(proc, psutil.Process)
-    if proc.pid == me:
-        return None
+        pidfd = None
     try:
-        with proc.oneshot():
-            status = proc.status()
-            if status == psutil.STATUS_ZOMBIE:
-                return None
-            return ProcessInfo(
-                proc.pid,
-                proc.name(),
-                proc.cmdline(),
-                os.getpgid(proc.pid),
-                process=proc,
-                stopped=status == psutil.STATUS_STOPPED,
-            )
-    except (psutil.Error, ProcessLookupError):
-        return None
+        if info.starttime is not None:
+            now = read_stat(info.pid)
+            if now is None or now.starttime != info.starttime:
+                return "it has exited"
+        if pidfd is None:
+            os.kill(info.pid, signum)
+        else:
+            signal.pidfd_send_signal(pidfd, signum)
+    except OSError as exc:
+        return exc.strerror or repr(exc)
+    finally:
+        if pidfd is not None:
+            os.close(pidfd)
+    return None

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -46,16 +45,15 @@ def test_missing_path_is_127(tmp_path: Path) -> None:
     assert run_pyinit(["--", str(tmp_path / "nope")]).returncode == 127
 
 
-@pytest.mark.parametrize("kind", ["not-executable", "directory", "bad-format"])
+@pytest.mark.parametrize("kind", ["not-executable", "directory"])
 def test_command_that_cannot_run_is_126(tmp_path: Path, kind: str) -> None:
-    """EACCES (no x bit, a directory) and ENOEXEC (no valid format) give 126."""
+    """EACCES (no x bit, a directory) gives 126. (A file without a valid format runs through
+    /bin/sh, as execvp does: see test_exec_path.)"""
     target = tmp_path / "thing"
     if kind == "directory":
         target.mkdir()
     else:
-        target.write_bytes(b"\x7fELF garbage" if kind == "bad-format" else b"#!/bin/sh\n")
-        if kind == "bad-format":
-            target.chmod(target.stat().st_mode | stat.S_IXUSR)
+        target.write_bytes(b"#!/bin/sh\n")
     result = run_pyinit(["--", str(target)])
     assert result.returncode == 126, result.stderr
     assert result.stderr.startswith("pyinit: ")

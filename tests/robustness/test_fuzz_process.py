@@ -114,7 +114,7 @@ def test_real_entry_point_matches_the_in_process_verdict(
     [
         (["/nonexistent/\udcff\udcfe"], 127),
         (["no-such-command-\udce9"], 127),
-        (["/etc/hostname"], 126),  # exists, not executable
+        (["/etc/passwd"], 126),  # exists, not executable (EACCES)
         (["/tmp"], 126),  # a directory
     ],
 )

@@ -1,17 +1,17 @@
-"""Part 4, in process: psutil failing on processes that vanish (or hide) between pyinit's scan and
-its signal. `tree` must skip them, signal the rest, and never raise."""
+"""Part 4, in process: processes that vanish (or hide) between pyinit's scan and its signal.
+`tree` must skip them, signal the rest, and never raise."""
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 from collections.abc import Iterator
-from typing import Any
 
 import psutil
 import pytest
 
-from pyinit import tree
+from pyinit import procfs, tree
 from pyinit.log import DEBUG, Log
 
 pytestmark = pytest.mark.robustness
@@ -34,20 +34,22 @@ def live() -> Iterator[subprocess.Popen[bytes]]:
     child.wait(10)
 
 
-class Hidden(psutil.Process):
-    """A process /proc will not describe (hidepid, another user's namespace)."""
-
-    def status(self) -> Any:
-        raise psutil.AccessDenied(self.pid)
-
-
 def test_scan_skips_vanished_and_unreadable_processes(
     monkeypatch: pytest.MonkeyPatch, vanished: psutil.Process, live: subprocess.Popen[bytes]
 ) -> None:
-    hidden = Hidden(live.pid)
-    listing = [vanished, hidden, psutil.Process(live.pid)]
-    monkeypatch.setattr(psutil.Process, "children", lambda self, recursive=False: listing)
-    assert [info.pid for info in tree.list_processes(is_pid1=False)] == [live.pid]
+    hidden = live.pid + 1_000_000  # a /proc entry whose stat cannot be read (hidepid)
+    monkeypatch.setattr(procfs, "_pids", lambda: [vanished.pid, hidden, live.pid])
+    assert [info.pid for info in procfs.list_processes(is_pid1=False)] == [live.pid]
+
+
+def test_recycled_pid_is_not_signalled(live: subprocess.Popen[bytes]) -> None:
+    """A scan entry whose pid now has another start time is somebody else: no signal."""
+    info = procfs.read_stat(live.pid)
+    assert info is not None
+    assert info.starttime is not None
+    info.starttime -= 1
+    assert tree._send(info, signal.SIGTERM) == "it has exited"
+    assert live.poll() is None
 
 
 def test_signalling_a_process_that_vanished_after_the_scan_is_logged_not_raised(
@@ -57,8 +59,8 @@ def test_signalling_a_process_that_vanished_after_the_scan_is_logged_not_raised(
     capfd: pytest.CaptureFixture[str],
 ) -> None:
     found = [
-        tree.ProcessInfo(vanished.pid, "gone", [], vanished.pid + 1),
-        tree.ProcessInfo(live.pid, "sleep", [], live.pid),
+        procfs.ProcessInfo(vanished.pid, "gone", [], vanished.pid + 1),
+        procfs.ProcessInfo(live.pid, "sleep", [], live.pid),
     ]  # both outside the group signalled below, so each is signalled by pid
     monkeypatch.setattr(tree, "list_processes", lambda is_pid1: found)
     # The group of a process that no longer exists: killpg says ESRCH.
@@ -69,8 +71,9 @@ def test_signalling_a_process_that_vanished_after_the_scan_is_logged_not_raised(
 
 
 def test_whole_scan_failing_gives_an_empty_list(monkeypatch: pytest.MonkeyPatch) -> None:
-    def fail(self: psutil.Process, recursive: bool = False) -> list[psutil.Process]:
-        raise psutil.NoSuchProcess(self.pid)
+    monkeypatch.setattr(os, "listdir", _fail_listdir)
+    assert procfs.list_processes(is_pid1=False) == []
 
-    monkeypatch.setattr(psutil.Process, "children", fail)
-    assert tree.list_processes(is_pid1=False) == []
+
+def _fail_listdir(path: str) -> list[str]:
+    raise PermissionError(path)

@@ -315,6 +315,60 @@ def test_wrapper_started_in_background_leaves_the_terminal_until_fg(terminals: T
     assert "status=0" in run_in_shell(shell, "echo status=$?")
 
 
+def run_script(shell: Pty, tmp_path: Path, body: str) -> None:
+    """Start `bash script.sh` (non-interactive: no job control) as the interactive shell's
+    foreground job."""
+    path = tmp_path / "script.sh"
+    path.write_text(body)
+    shell.sendline(f"bash {path}")
+
+
+def expect_read_works(shell: Pty) -> None:
+    """The script reads a line from the terminal; it is stopped instead if somebody else's
+    group holds the foreground (SIGTTIN: bash prints the job as Stopped)."""
+    shell.expect_exact("WAITING-FOR-INPUT")
+    shell.sendline("typed")
+    shell.expect([r"READ:typed", r"Stopped"])
+    assert shell.after == "READ:typed", "the script was stopped at its read"
+
+
+def test_background_pyinit_in_a_script_leaves_the_terminal(
+    terminals: Terminals, tmp_path: Path
+) -> None:
+    """`pyinit -- cmd &` in a non-interactive script has stdin on /dev/null but shares the
+    script's foreground group: pyinit should not hand the terminal to its child (tini decides on
+    stdin too), so the script's next read works."""
+    shell = spawn_shell(terminals)
+    log = tmp_path / "pyinit.log"
+    started = f"until grep -q started {log}; do sleep 0.01; done"
+    run_script(
+        shell,
+        tmp_path,
+        f"{pyinit_in(['sleep', '100'], '-v')} 2>{log} &\n{started}\n"
+        "echo WAITING-FOR-INPUT\nread x\necho READ:$x\nkill $!\nwait\n",
+    )
+    expect_read_works(shell)
+    shell.expect_exact(PROMPT)
+
+
+@pytest.mark.parametrize("command", ["/nonexistent", "/etc/passwd"], ids=["enoent", "eacces"])
+def test_exec_failure_gives_the_terminal_back(
+    terminals: Terminals, tmp_path: Path, command: str
+) -> None:
+    """The child takes the terminal before it execs; when the exec fails pyinit should take
+    it back, or the script that ran pyinit is stopped at its next read."""
+    shell = spawn_shell(terminals)
+    run_script(
+        shell,
+        tmp_path,
+        f"{pyinit_in([command])}\necho status=$?\necho WAITING-FOR-INPUT\nread x\necho READ:$x\n",
+    )
+    shell.expect(r"status=(\d+)")
+    assert matched(shell) == ("127" if command == "/nonexistent" else "126")
+    expect_read_works(shell)
+    shell.expect_exact(PROMPT)
+
+
 def test_background_pyinit_may_write_with_tostop(terminals: Terminals) -> None:
     """pyinit's own log lines never get it stopped by SIGTTOU (it keeps SIGTTOU blocked)."""
     shell = spawn_shell(terminals)
