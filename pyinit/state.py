@@ -170,7 +170,9 @@ class State:
         ignoring it would otherwise outlive the time limit for ever)."""
         if self.timed_out or self.timeout_at is None:
             return False
-        return self.phase == RUNNING or (self.phase in (DELAYING, STOPPING) and self.kill_at is None)
+        return self.phase == RUNNING or (
+            self.phase in (DELAYING, STOPPING) and self.kill_at is None
+        )
 
     # -- transitions -----------------------------------------------------------------------
     def _reach_time_limit(self, now: float) -> list[Action]:
