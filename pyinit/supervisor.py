@@ -71,6 +71,9 @@ class Supervisor:
         try:
             self.main_pid = spawn_child(self.config.command, self._setup(for_main=True))
         except SpawnError as exc:
+            # The child may have taken the terminal before it failed: the shell that started
+            # pyinit must get it back, or its next read stops it with SIGTTIN.
+            self.terminal.take_back(exc.pid)
             reaper.reap_children()
             self.record.reason, self.record.error = outcome.EXEC_FAILED, exc.message
             self.log.error("exec_failed", exc.message, command=list(self.config.command))
