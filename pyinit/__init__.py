@@ -1,3 +1,3 @@
 """pyinit: a small, correct PID 1 for containers."""
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"

@@ -17,4 +17,8 @@ class ConfigError(PyinitError):
 
 
 class SpawnError(PyinitError):
-    """The child could not be started: exec failed (126/127) or its set-up failed (125)."""
+    """The child could not be started: exec failed (126/127) or its set-up failed (125).
+
+    `pid` is the failed child's (already exited, not yet reaped), 0 if it was never forked."""
+
+    pid = 0

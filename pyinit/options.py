@@ -119,7 +119,7 @@ OPTIONS = (
         "parent_death_signal",
         VALUE,
         "pyinit gets SIGNAL when the process that started it dies (tini -p); a stop signal "
-        "then stops the whole tree gracefully. No effect as PID 1.",
+        "then stops the whole tree gracefully; as PID 1 too.",
         "SIGNAL",
         short="-p",
     ),

@@ -85,9 +85,9 @@ def spawn_child(argv: Sequence[str], setup: ChildSetup) -> int:
     finally:
         os.close(read_end)
     if report:
-        if setup.terminal_fd is not None:
-            _reclaim_terminal(setup.terminal_fd, pid)
-        raise _spawn_error(report, argv, setup)
+        error = _spawn_error(report, argv, setup)
+        error.pid = pid  # the caller takes the terminal back from it if the child had taken it
+        raise error
     return pid
 
 
@@ -97,17 +97,6 @@ def _set_group(pid: int) -> None:
     try:  # noqa: SIM105 - contextlib stays off the idle path
         os.setpgid(pid, pid)
     except OSError:  # EACCES: the child exec'd already, having done it itself
-        pass
-
-
-def _reclaim_terminal(fd: int, pid: int) -> None:
-    """The child took the terminal and then failed: give it back to pyinit's group, or the
-    shell that started pyinit finds the foreground owned by a dead group (and its next read
-    stops it with SIGTTIN)."""
-    try:
-        if os.tcgetpgrp(fd) == pid:
-            os.tcsetpgrp(fd, os.getpgrp())  # SIGTTOU is blocked: allowed from the background
-    except OSError:
         pass
 
 

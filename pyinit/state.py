@@ -109,9 +109,8 @@ class State:
 
     def on_tick(self, now: float) -> list[Action]:
         """Called after every wake-up: fire whichever deadline has passed."""
-        if self.phase == RUNNING and self.timeout_at is not None and now >= self.timeout_at:
-            self.timed_out = True
-            return self._begin_stop(signal.SIGTERM, now, "timeout")
+        if self._limit_applies() and self._due(self.timeout_at, now):
+            return self._reach_time_limit(now)
         if self.phase in (DELAYING, STOPPING, DRAINING) and self._due(self.kill_at, now):
             return self._escalate(now)
         if self.phase == DELAYING and self._due(self.delay_until, now):
@@ -152,12 +151,13 @@ class State:
     def next_timeout(self, now: float) -> float | None:
         """Seconds until the next deadline, or None to sleep until a signal comes."""
         deadlines = {
-            RUNNING: (self.timeout_at,),
             DELAYING: (self.delay_until, self.kill_at),
             STOPPING: (self.kill_at,),
             DRAINING: (self.kill_at,),
             KILLING: (self.next_rescan, self.kill_give_up_at),
         }.get(self.phase, ())
+        if self._limit_applies():
+            deadlines = (*deadlines, self.timeout_at)
         pending = [d for d in deadlines if d is not None]
         return max(0.0, min(pending) - now) if pending else None
 
@@ -165,7 +165,26 @@ class State:
     def done(self) -> bool:
         return self.phase == DONE
 
+    def _limit_applies(self) -> bool:
+        """--timeout bounds the job until something else does: before any stop, and during a
+        stop signal's stop that set no deadline (by default a stop signal sets none, and an app
+        ignoring it would otherwise outlive the time limit for ever)."""
+        if self.timed_out or self.timeout_at is None:
+            return False
+        return self.phase == RUNNING or (
+            self.phase in (DELAYING, STOPPING) and self.kill_at is None
+        )
+
     # -- transitions -----------------------------------------------------------------------
+    def _reach_time_limit(self, now: float) -> list[Action]:
+        self.timed_out = True
+        if self.phase == RUNNING:
+            return self._begin_stop(signal.SIGTERM, now, "timeout")
+        # A stop signal came first and set no deadline: the time limit's grace period bounds it,
+        # and a stop delay still running ends now (a time limit is not a balancer draining).
+        self._arm_deadline("timeout", now)
+        return self._end_delay() if self.phase == DELAYING else []
+
     def _arm_deadline(self, cause: str, now: float) -> None:
         """Set kill_at from the grace period of `cause`; no deadline if it has none."""
         self.grace = self.graces.get(cause)

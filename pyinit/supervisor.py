@@ -74,6 +74,9 @@ class Supervisor:
         try:
             self.main_pid = spawn_child(self.config.command, self._setup(for_main=True))
         except SpawnError as exc:
+            # The child may have taken the terminal before it failed: the shell that started
+            # pyinit must get it back, or its next read stops it with SIGTTIN.
+            self.terminal.take_back(exc.pid)
             reaper.reap_children()
             self.record.reason, self.record.error = outcome.EXEC_FAILED, exc.message
             self.log.error("exec_failed", exc.message, command=list(self.config.command))
@@ -115,10 +118,12 @@ class Supervisor:
             )
 
     def _watch_parent(self) -> bool:
-        """--parent-death-signal: the kernel sends it to pyinit when its parent dies (tini -p).
-        Returns True if the parent died before that took effect (pyinit was re-parented)."""
+        """--parent-death-signal: the kernel sends it to pyinit when its parent dies (tini -p),
+        as PID 1 too (the parent is then the runtime's shim, or `unshare` in a CI sandbox).
+        Returns True if the parent died before that took effect and the kernel will not send it:
+        pyinit was re-parented and the signal is not pending already."""
         signum = self.config.parent_death_signal
-        if signum is None or self.is_pid1:  # PID 1's parent is outside the container
+        if signum is None:
             return False
         from pyinit import prctl
 
@@ -130,7 +135,11 @@ class Supervisor:
                 f"failed to set the parent-death signal: {exc.strerror}",
             )
             return False
-        return os.getppid() != signals.PARENT_AT_START
+        if self.is_pid1:  # getppid() is 0 when the parent is outside the namespace: no race check
+            return False
+        # If the parent died between prctl and getppid, the kernel queued the signal itself:
+        # acting on it here as well would forward it twice (a second SIGTERM means "quit now").
+        return os.getppid() != signals.PARENT_AT_START and signum not in signal.sigpending()
 
     def _on_parent_gone(self) -> None:
         """Act as if the parent-death signal had arrived: it was due before prctl took effect."""

@@ -14,7 +14,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from helpers import pidns_available
+from helpers import PYINIT, pidns_available
 
 _PIDNS_REASON: list[str | None] = []
 
@@ -23,6 +23,16 @@ def _pidns_reason() -> str | None:
     if not _PIDNS_REASON:
         _PIDNS_REASON.append(pidns_available())
     return _PIDNS_REASON[0]
+
+
+def pytest_report_header() -> list[str]:
+    """Say which pyinit runs: CI points the process-level tests at the installed wheel."""
+    import pyinit
+
+    return [
+        f"pyinit under test: {' '.join(PYINIT)}",
+        f"pyinit imported by the tests: {Path(pyinit.__file__).parent}",
+    ]
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -19,10 +19,35 @@ from typing import IO, Any
 
 import psutil
 
-PYINIT = [sys.executable, "-m", "pyinit"]
+
+def _path_from_environment(name: str) -> Path | None:
+    value = os.environ.get(name)
+    return Path(value).absolute() if value else None
+
+
+# Both read once, at import: the autouse fixture in conftest removes every PYINIT_* from the
+# environment during a test, so the pyinit under test never sees them.
+# PYINIT_TEST_BIN: an installed `pyinit` command. CI points it at a fresh venv holding the built
+# wheel, so the process-level tests exercise the artefact users install; tests/packaging checks
+# which pyinit that command really imports. Unset: `python -m pyinit` of the interpreter running
+# the tests (the development install).
+PYINIT_BIN = _path_from_environment("PYINIT_TEST_BIN")
+# PYINIT_TEST_DIST: the directory `python -m build` wrote (one sdist, one wheel). Unset: the tests
+# that need the artefacts build them.
+DIST = _path_from_environment("PYINIT_TEST_DIST")
+PYINIT = [str(PYINIT_BIN)] if PYINIT_BIN else [sys.executable, "-m", "pyinit"]
 PROGRAMS = Path(__file__).parent / "programs"
 UNSHARE = ["unshare", "--pid", "--fork", "--mount-proc", "--kill-child"]
 TIMEOUT = 10.0
+
+
+def built_wheel() -> Path | None:
+    """The wheel in PYINIT_TEST_DIST, if that is set: what tests that install pyinit install."""
+    if DIST is None:
+        return None
+    wheels = sorted(DIST.glob("*.whl"))
+    assert len(wheels) == 1, f"PYINIT_TEST_DIST={DIST} should hold exactly one wheel: {wheels}"
+    return wheels[0]
 
 
 def program(name: str, *args: str) -> list[str]:

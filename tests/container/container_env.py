@@ -30,7 +30,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from helpers import LineReader
+from helpers import LineReader, built_wheel
 
 ROOT = Path(__file__).resolve().parents[2]
 PROGRAMS = Path(__file__).parent / "programs"
@@ -262,7 +262,7 @@ def _drop_stale_tarballs(keep: Path) -> None:
 
 # -- the app image -------------------------------------------------------------------------
 def build_app_image(base: Image) -> Image:
-    """Build Dockerfile.example as a user without network would: wheels made on the host."""
+    """Build Dockerfile.example as a user without network would: wheels put in the wheelhouse."""
     with tempfile.TemporaryDirectory(prefix="pyinit-e2e-context-") as tmp:
         context = Path(tmp)
         shutil.copy(ROOT / "Dockerfile.example", context / "Dockerfile.example")
@@ -278,7 +278,9 @@ def build_app_image(base: Image) -> Image:
                 "--quiet",
                 "--wheel-dir",
                 str(wheelhouse),
-                str(ROOT),
+                # CI's built wheel (pip wheel copies it and fetches click), else
+                # a wheel built from this checkout.
+                str(built_wheel() or ROOT),
             ],
             BUILD_TIMEOUT,
         )

@@ -311,6 +311,26 @@ def test_parent_death_runs_the_graceful_stop(option: str) -> None:
         sleep_until(lambda: _gone(app_pid))
 
 
+@pytest.mark.pidns
+def test_parent_death_runs_the_graceful_stop_as_pid_1() -> None:
+    """-p TERM as PID 1 (a CI sandbox made with unshare, a runtime's shim): when the process
+    outside the namespace that started pyinit dies, the app still gets SIGTERM and cleans up."""
+    app = reporter("--exit-on", "TERM", "--code", "0")
+    unshare = ["unshare", "--pid", "--fork", "--mount-proc"]  # no --kill-child: -p is the test
+    parent = subprocess.Popen(
+        [*unshare, *PYINIT, "-p", "TERM", "--", *app],
+        stdout=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    with _Adopted(parent) as run:
+        run.ready()
+        parent.kill()
+        parent.wait(TIMEOUT)
+        assert run.expect("cleanup") == "cleanup SIGTERM"
+        sleep_until(lambda: not session_members(parent.pid))
+
+
 def test_pdeathsig_kills_the_child_when_pyinit_is_killed() -> None:
     """--pdeathsig KILL: SIGKILL of pyinit itself takes the main child with it."""
     with Running(["--pdeathsig", "KILL", "--", *reporter()]) as run:

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import TIMEOUT, UNSHARE
+from helpers import TIMEOUT, UNSHARE, built_wheel
 
 pytestmark = pytest.mark.integration
 
@@ -25,6 +25,7 @@ REPO = Path(__file__).resolve().parents[2]
 # The interpreter the test venv was made from (not in typeshed; CPython sets it since 3.7).
 BASE_PYTHON: str = getattr(sys, "_base_executable", sys.executable)
 PIP_TIMEOUT = 120
+DISTRIBUTION = "pyinit-pid1"  # the command and the import package are `pyinit`
 # Modules pyinit imports after its start-up block; an app directory that holds its own versions
 # must not replace them inside pyinit. Each one fails loudly if pyinit imports it. `python -m`
 # itself (runpy) imports contextlib, collections and functools before any pyinit code runs, so an
@@ -54,16 +55,23 @@ def _pip(pip: list[str], *args: str, env: dict[str, str] | None = None) -> None:
 def wheelhouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """pyinit's wheel, and its dependency click's at the version the test venv has."""
     where = tmp_path_factory.mktemp("wheelhouse")
-    # From a clean copy: building in the checkout would reuse its build/ (stale files included).
-    source = tmp_path_factory.mktemp("source")
-    for tree in ("pyinit", "bin"):
-        shutil.copytree(REPO / tree, source / tree, ignore=shutil.ignore_patterns("__pycache__"))
-    for name in ("pyproject.toml", "README.md"):
-        shutil.copy(REPO / name, source / name)
     pins = [f"{name}=={metadata.version(name)}" for name in ("click",)]
     pip_wheel = [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(where)]
+    wheel = built_wheel()  # CI's artefact, when it passes one
+    if wheel is not None:
+        shutil.copy(wheel, where / wheel.name)
+    else:
+        # From a clean copy: building in the checkout would reuse its build/ (stale files too).
+        source = tmp_path_factory.mktemp("source")
+        for tree in ("pyinit", "bin"):
+            shutil.copytree(
+                REPO / tree, source / tree, ignore=shutil.ignore_patterns("__pycache__")
+            )
+        for name in ("pyproject.toml", "README.md", "LICENSE", "MANIFEST.in"):
+            shutil.copy(REPO / name, source / name)
+        pins.append(str(source))
     done = subprocess.run(
-        [*pip_wheel, str(source), *pins],
+        [*pip_wheel, *pins],
         capture_output=True,
         text=True,
         timeout=PIP_TIMEOUT,
@@ -82,7 +90,9 @@ def venv_python(wheelhouse: Path, tmp_path_factory: pytest.TempPathFactory) -> P
         timeout=PIP_TIMEOUT,
     )
     python = root / "bin" / "python"
-    _pip([sys.executable, "-m", "pip", "--python", str(python)], "-f", str(wheelhouse), "pyinit")
+    _pip(
+        [sys.executable, "-m", "pip", "--python", str(python)], "-f", str(wheelhouse), DISTRIBUTION
+    )
     return python
 
 
@@ -93,15 +103,17 @@ def user_base(wheelhouse: Path, tmp_path_factory: pytest.TempPathFactory) -> Pat
     if subprocess.run([BASE_PYTHON, "-m", "pip", "--version"], check=False).returncode:
         pytest.skip("the base interpreter has no pip")
     env = {**os.environ, "PYTHONUSERBASE": str(base)}
-    _pip([BASE_PYTHON, "-m", "pip"], "--user", "-f", str(wheelhouse), "pyinit", env=env)
+    _pip([BASE_PYTHON, "-m", "pip"], "--user", "-f", str(wheelhouse), DISTRIBUTION, env=env)
     return base
 
 
 @pytest.fixture(scope="session")
 def target_dir(wheelhouse: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The distroless recipe's builder step: `pip install --target /opt/pyinit pyinit`."""
+    """The distroless recipe's builder step: `pip install --target /opt/pyinit pyinit-pid1`."""
     target = tmp_path_factory.mktemp("opt") / "pyinit"
-    _pip([sys.executable, "-m", "pip"], "--target", str(target), "-f", str(wheelhouse), "pyinit")
+    _pip(
+        [sys.executable, "-m", "pip"], "--target", str(target), "-f", str(wheelhouse), DISTRIBUTION
+    )
     return target
 
 

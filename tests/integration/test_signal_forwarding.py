@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import signal
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +10,7 @@ import pytest
 
 from pyinit.signals import DEFAULT_STOP_SIGNALS, FORWARDED, signal_name
 
-from helpers import Running, reporter
+from helpers import PYINIT, Running, reporter
 
 pytestmark = pytest.mark.integration
 
@@ -130,7 +129,7 @@ def test_self_inflicted_sigpipe_is_not_forwarded() -> None:
     read_end, write_end = os.pipe()
     os.close(read_end)
     proc = subprocess.Popen(
-        [sys.executable, "-m", "pyinit", "-vv", "--", *reporter("--exit-on", "TERM")],
+        [*PYINIT, "-vv", "--", *reporter("--exit-on", "TERM")],
         stdout=subprocess.PIPE,
         stderr=write_end,
         stdin=subprocess.DEVNULL,

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import PROGRAMS, TIMEOUT, UNSHARE, program, run_pyinit, until_ready_sh
+from helpers import PROGRAMS, PYINIT, TIMEOUT, UNSHARE, program, run_pyinit, until_ready_sh
 
 pytestmark = pytest.mark.pidns
 
@@ -25,7 +25,7 @@ def test_a_recycled_main_pid_does_not_replace_the_main_childs_exit_code(tmp_path
 
 def test_a_recycled_group_id_of_a_stranger_is_never_signalled() -> None:
     result = subprocess.run(
-        [*UNSHARE, sys.executable, str(PROGRAMS / "stranger_group.py"), sys.executable],
+        [*UNSHARE, sys.executable, str(PROGRAMS / "stranger_group.py"), *PYINIT],
         capture_output=True,
         text=True,
         timeout=TIMEOUT,

@@ -6,7 +6,7 @@ own process group id (ns_last_pid; in real life: pid reuse on a busy host). pyin
 SIGUSR1 to forward and runs into its deadline. Prints "stranger <pid> main <pid>" and then
 "stranger alive" or "stranger killed".
 
-Usage: stranger_group.py PYTHON (the interpreter that runs pyinit)
+Usage: stranger_group.py PYINIT... (the command that runs pyinit, e.g. python -m pyinit)
 """
 
 import os
@@ -20,10 +20,10 @@ LEFTOVER = "setsid sh -c 'trap \"\" TERM; echo ready; exec sleep 30' &"
 
 
 def main() -> None:
-    python = sys.argv[1]
+    pyinit_command = sys.argv[1:]
     app = f"{LEFTOVER} read line; exit 0"  # exits once the leftover is set up
     pyinit = subprocess.Popen(
-        [python, "-m", "pyinit", "-v", "--grace-period", "1s", "--", "sh", "-c", app],
+        [*pyinit_command, "-v", "--grace-period", "1s", "--", "sh", "-c", app],
         stdout=subprocess.PIPE,
         stdin=subprocess.PIPE,
         stderr=subprocess.PIPE,

@@ -1,5 +1,5 @@
 """Part 1b, out of process: fuzzed argv (as bytes, non-UTF-8 included) and PYINIT_* through the real
-entry point, `python -m pyinit`.
+entry point (helpers.PYINIT: `python -m pyinit`, or the installed command).
 
 The in-process verdict of `cli.build_config` on the same input is the oracle: a usage error must
 come out as exit 125 with that very line, and a valid input must run the child with exactly its
@@ -12,7 +12,6 @@ import contextlib
 import io
 import os
 import subprocess
-import sys
 
 import pytest
 from fuzzlib import LONG, VALUES, any_text, environment, option_words
@@ -21,10 +20,11 @@ from hypothesis import strategies as st
 
 from pyinit import cli
 
+from helpers import PYINIT
+
 pytestmark = [pytest.mark.robustness, pytest.mark.integration]
 
 PRINTF = ["/usr/bin/printf", "%s\\0"]
-PYINIT = [sys.executable, "-m", "pyinit"]
 # Options whose effects stay inside the run: no files written, no user switch, no time limit.
 HARMLESS = {"grace_period", "stop_delay", "rewrite", "remap_exit", "single_child",
             "keep_orphans", "log_format", "verbose", "quiet", "pdeathsig", "stop_signals",

@@ -41,11 +41,26 @@ def test_a_living_parent_changes_nothing(monkeypatch: pytest.MonkeyPatch) -> Non
     assert not sup._watch_parent()
 
 
-def test_no_parent_death_signal_as_pid_1(monkeypatch: pytest.MonkeyPatch) -> None:
-    """As PID 1 the parent is outside the container: the option does nothing."""
+def test_pid_1_sets_the_parent_death_signal_without_the_race_check(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """As PID 1 the parent (the runtime's shim, unshare) is outside the namespace and getppid()
+    is 0: the signal is still asked for, as tini -p does, but nothing is synthesised."""
     calls: list[int] = []
     monkeypatch.setattr(prctl, "set_pdeathsig", calls.append)
+    monkeypatch.setattr(os, "getppid", lambda: 0)
     sup = supervisor.Supervisor(build_config(["-p", "TERM", "--", "true"], {}), Log())
     sup.is_pid1 = True
     assert not sup._watch_parent()
-    assert calls == []
+    assert calls == [signal.SIGTERM]
+
+
+def test_a_signal_the_kernel_already_queued_is_not_synthesised(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The parent died after prctl: the kernel sent the signal, so pyinit must not act twice."""
+    sup = supervising(["--parent-death-signal", "TERM"], monkeypatch)
+    monkeypatch.setattr(os, "getppid", lambda: signals.PARENT_AT_START + 1)
+    # The module the supervisor calls (it uses _signal, not signal: see pyinit.signals).
+    monkeypatch.setattr("pyinit.supervisor.signal.sigpending", lambda: {signal.SIGTERM})
+    assert not sup._watch_parent()

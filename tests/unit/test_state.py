@@ -261,3 +261,34 @@ def test_a_signal_left_out_of_stop_signals_is_only_forwarded() -> None:
     st = make(stop_signals=frozenset({TERM}))
     assert st.on_signal(INT, 100.0) == [(state.FORWARD, INT)]
     assert st.phase == state.RUNNING
+
+
+def test_time_limit_still_bounds_a_signal_stop_without_a_deadline() -> None:
+    """A stop signal sets no deadline by default; --timeout must still end the job: at the limit
+    the timeout's grace period starts, and the run counts as timed out."""
+    st = make(graces=DEFAULTS, timeout=3)
+    st.on_signal(TERM, 101.0)
+    assert st.next_timeout(101.0) == pytest.approx(2.0)
+    assert st.on_tick(103.0) == []
+    assert st.timed_out
+    assert st.kill_at == pytest.approx(113.0)
+    assert st.on_tick(113.0) == [(state.KILL_ALL, signal.SIGKILL)]
+
+
+def test_time_limit_ends_a_stop_delay_at_once() -> None:
+    """--stop-delay 30s --timeout 5s: the limit does not wait for the delay to run out."""
+    st = make(graces=DEFAULTS, delay=30, timeout=5)
+    assert st.on_signal(TERM, 101.0) == [(state.DELAY_BEGUN, TERM)]
+    assert st.next_timeout(101.0) == pytest.approx(4.0)
+    assert st.on_tick(105.0) == [(state.DELAY_ENDED, TERM), (state.STOP, TERM)]
+    assert st.kill_at == pytest.approx(115.0)
+
+
+def test_time_limit_leaves_a_stop_with_its_own_deadline_alone() -> None:
+    """An explicit grace period already bounds the stop: the limit changes nothing."""
+    st = make(grace=100, timeout=60)
+    st.on_signal(TERM, 100.0)
+    assert st.next_timeout(100.0) == pytest.approx(100.0)
+    assert st.on_tick(170.0) == []
+    assert not st.timed_out
+    assert st.kill_at == pytest.approx(200.0)
