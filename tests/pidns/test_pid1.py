@@ -3,8 +3,10 @@ orphans re-parented to it, kill(-1) reaching the namespace."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import signal
+import subprocess
 import time
 from pathlib import Path
 
@@ -12,6 +14,8 @@ import psutil
 import pytest
 
 from helpers import (
+    PYINIT,
+    LineReader,
     Running,
     draining_master,
     reloading_master,
@@ -55,7 +59,7 @@ def test_non_stop_signals_sent_to_pid_1_are_forwarded() -> None:
         assert run.expect("got ").split()[1] == "SIGUSR1"
 
 
-def _wait_for_master_and_worker(run: Running) -> None:
+def _wait_for_master_and_worker(run: LineReader) -> None:
     seen = {"master": False, "worker": False}
     while not all(seen.values()):
         line = run.read_line()
@@ -87,6 +91,27 @@ def test_signal_a_pid_1_shell_traps_reaches_it_alone(args: list[str], worker_exi
         _wait_for_master_and_worker(run)
         run.send(signal.SIGUSR1)
         assert run.expect("worker exit") == f"worker exit {worker_exit}"
+
+
+def test_without_its_own_proc_signals_go_to_the_group() -> None:
+    """`unshare --pid --fork` without --mount-proc: /proc is the host's, so pyinit cannot read
+    the main child's dispositions there and falls back to the whole group (the worker dies)."""
+    argv = ["unshare", "--pid", "--fork", "--kill-child", *PYINIT, *reloading_master()]
+    proc = subprocess.Popen(
+        argv, stdout=subprocess.PIPE, stdin=subprocess.DEVNULL, start_new_session=True
+    )
+    run = LineReader(proc.stdout)
+    try:
+        _wait_for_master_and_worker(run)
+        pyinit_pid = sleep_until(lambda: psutil.Process(proc.pid).children())
+        assert isinstance(pyinit_pid, list)
+        os.kill(pyinit_pid[0].pid, signal.SIGUSR1)
+        assert run.expect("worker exit") == "worker exit 138"
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(10)
+        assert proc.stdout is not None
+        proc.stdout.close()
 
 
 @pytest.mark.parametrize("shell", [["sh"], ["bash"], ["busybox", "sh"]], ids=" ".join)
