@@ -325,11 +325,9 @@ class Supervisor:
             elif kind == state.DELAY_ENDED:
                 self.log.info("stop_delay_ended", "stop delay over", signal=signal_name(signum))
             elif kind in (state.TERM_ALL, state.TERM_OUTSIDERS):
-                # With --single-child, or a stop signal that reached only the main child (it
-                # handles it), the rest of the group never got the stop signal.
-                self._term_leftovers(
-                    kind == state.TERM_ALL or self.config.single_child or self.stop_reached == {PID}
-                )
+                # Unless a stop signal reached the whole group, the rest of the group never got
+                # one: --single-child, a main child that handles it, a --stop-command, a DROP.
+                self._term_leftovers(kind == state.TERM_ALL or GROUP not in self.stop_reached)
             elif kind == state.KILL_ALL:
                 self._kill_everything()
             elif kind == state.GIVE_UP:

@@ -152,6 +152,28 @@ def test_leftovers_of_a_main_child_that_handled_the_stop_get_sigterm() -> None:
         assert got == ["SIGTERM"], run.lines
 
 
+@pytest.mark.parametrize(
+    "stop",
+    [
+        pytest.param(["--rewrite", "TERM:DROP"], id="dropped"),
+        pytest.param(["--stop-command", "true"], id="stop-command"),
+    ],
+)
+def test_leftovers_of_a_stop_that_never_reached_the_group_get_sigterm(stop: list[str]) -> None:
+    """The stop signal was dropped or replaced by a --stop-command, so the group never got it;
+    when the main child then exits, its worker gets the leftovers' SIGTERM at once, not only the
+    deadline's SIGKILL."""
+    worker = " ".join(reporter("--exit-on", "TERM", "--code", "0"))
+    script = f"{worker} & trap 'echo master-stops; exit 3' USR2; echo master-ready; wait"
+    with Running([*stop, "--", "sh", "-c", script]) as run:
+        _wait_for_master_and_worker(run)
+        run.send(signal.SIGTERM)
+        run.send(signal.SIGUSR2)
+        run.expect("master-stops")
+        assert run.expect("cleanup", timeout=5) == "cleanup SIGTERM"
+        assert run.wait() == 3
+
+
 def test_single_child_signals_only_the_main_child(tmp_path: Path) -> None:
     """--single-child: the shell gets SIGUSR1, its child in the same group does not."""
     app = " ".join(reporter())
