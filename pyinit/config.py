@@ -154,6 +154,7 @@ class Config:
         "remap_exit",
         "report",
         "rewrite",
+        "signal_group",
         "single_child",
         "stop_command",
         "stop_delay",
@@ -174,6 +175,7 @@ class Config:
     remap_exit: dict[int, int]
     report: str | None
     rewrite: dict[int, int]
+    signal_group: bool  # forward to the whole group always (-g); neither flag: decide per signal
     single_child: bool
     stop_command: tuple[str, ...] | None
     stop_delay: float
@@ -201,6 +203,7 @@ class Config:
 
 _OPTION_OF = {
     "single_child": "--single-child",
+    "signal_group": "--signal-group",
     "keep_orphans": "--keep-orphans",
     "quiet": "--quiet",
     "verbose": "--verbose",
@@ -234,6 +237,11 @@ def _convert(command: tuple[str, ...], raw: dict[str, object]) -> dict[str, obje
             out[_SLOT_OF.get(name, name)] = parse(value)
         except ValueError as exc:
             raise ValueError(f"invalid {_OPTION_OF.get(name, name)}: {exc}") from None
+    if out["single_child"] and out["signal_group"]:
+        raise ValueError(
+            "--single-child and --signal-group contradict each other: signals go to the main "
+            "child only, or to its whole group"
+        )
     graces, delay = out["grace_periods"], out["stop_delay"]
     assert isinstance(graces, dict)
     assert isinstance(delay, float)
@@ -344,6 +352,7 @@ _PARSERS: dict[str, _Parser] = {
     "stop_delay": lambda v: 0.0 if v is None else parse_duration(_string(v)),
     "timeout": _timeout,
     "single_child": lambda v: _flag(v),
+    "signal_group": lambda v: _flag(v),
     "keep_orphans": lambda v: _flag(v),
     "quiet": lambda v: _flag(v),
     "verbose": lambda v: _count(v),

@@ -71,7 +71,17 @@ OPTIONS = (
         "FROM:TO",
     ),
     Option(
-        "single_child", FLAG, "Forward signals to the main child only, not its whole process group."
+        "single_child",
+        FLAG,
+        "Forward signals to the main child only, never to its process group (tini's default).",
+    ),
+    Option(
+        "signal_group",
+        FLAG,
+        "Forward signals to the main child's whole process group, whether or not the main child "
+        "handles them (tini -g, dumb-init's default). [default: the group only for a signal the "
+        "main child leaves at its default action, else the main child alone]",
+        short="-g",
     ),
     Option(
         "timeout",

@@ -1,9 +1,10 @@
 """Reading processes from /proc without ever waiting on them.
 
-Invariant: `list_processes` and `read_stat` read nothing but /proc/PID/stat (comm, state, ppid,
-pgrp, start time), which never waits for the target. /proc/PID/cmdline takes the target's mmap
-lock and can hang behind a thread stuck in D state (a dead FUSE or NFS mount), so only `describe`
-reads it: after the signal went out, and never for a process with a thread in D state.
+Invariant: `list_processes`, `read_stat` and `Dispositions` read nothing but /proc/PID/stat (comm,
+state, ppid, pgrp, start time, signal dispositions), which never waits for the target.
+/proc/PID/cmdline takes the target's mmap lock and can hang behind a thread stuck in D state (a
+dead FUSE or NFS mount), so only `describe` reads it: after the signal went out, and never for a
+process with a thread in D state.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import os
 
 _COMM_LIMIT = 15  # the kernel truncates comm to 15 bytes
+_STAT_LIMIT = 4096  # a stat line is at most ~1100 bytes: 52 numbers and a 15-byte comm
 _CMDLINE_LIMIT = 65536
 
 
@@ -85,14 +87,13 @@ def _proc_is_ours() -> bool:
 def read_stat(pid: int, zombies: bool = False) -> ProcessInfo | None:
     """The process as /proc/PID/stat shows it; None if it is gone or unreadable, or a zombie
     unless `zombies`."""
-    data = _read(f"/proc/{pid}/stat", 4096)
+    data = _read(f"/proc/{pid}/stat", _STAT_LIMIT)
     return None if data is None else parse_stat(pid, data, zombies)
 
 
 def parse_stat(pid: int, data: bytes, zombies: bool = False) -> ProcessInfo | None:
-    # comm may hold spaces and parentheses: it ends at the last ')'.
     start, end = data.find(b"("), data.rfind(b")")
-    fields = data[end + 2 :].split()
+    fields = _after_comm(data)
     if start < 0 or end < start or len(fields) < 20:
         return None
     if fields[0] == b"X" or (fields[0] == b"Z" and not zombies):
@@ -106,6 +107,63 @@ def parse_stat(pid: int, data: bytes, zombies: bool = False) -> ProcessInfo | No
         stopped=fields[0] == b"T",
         ppid=int(fields[1]),
     )
+
+
+def _after_comm(data: bytes, maxsplit: int = -1) -> list[bytes]:
+    """The fields of a stat line after comm, field 3 (state) first (`man 5 proc` counts from 1).
+    comm may hold spaces and parentheses: it ends at the last ')'."""
+    return data[data.rfind(b")") + 2 :].split(None, maxsplit)
+
+
+# Fields 33 and 34 of /proc/PID/stat: the signals the process ignores and catches, as decimal
+# bitmasks (bit N-1 for signal N), counted here from field 3 as `_after_comm` returns them.
+_SIGIGNORE = 33 - 3
+_SIGCATCH = 34 - 3
+
+
+def handled_signals(data: bytes) -> int:
+    """The signals a stat line says the process ignores or catches, as one bitmask."""
+    fields = _after_comm(data, _SIGCATCH + 1)
+    return int(fields[_SIGIGNORE]) | int(fields[_SIGCATCH])
+
+
+class Dispositions:
+    """Whether one process (the main child) handles a signal itself, read from its
+    /proc/PID/stat at the moment of asking, through a descriptor opened once: re-reading at
+    offset 0 regenerates the file, one pread per question.
+
+    The descriptor is bound to the process, not to its pid: once the process is reaped it reads
+    ESRCH, never a process that reused the pid. `close` it when the process is reaped anyway.
+    """
+
+    __slots__ = ("fd",)
+
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+
+    @classmethod
+    def open(cls, pid: int) -> Dispositions | None:
+        """None where /proc cannot tell (not mounted, or another PID namespace's)."""
+        if not _proc_is_ours():
+            return None
+        try:
+            return cls(os.open(f"/proc/{pid}/stat", os.O_RDONLY | os.O_CLOEXEC))
+        except OSError:
+            return None
+
+    def handles(self, signum: int) -> bool:
+        """True if the process catches or ignores signum now; False if it has the default action,
+        or if that cannot be read. A zombie shows neither mask: False."""
+        try:
+            mask = handled_signals(os.pread(self.fd, _STAT_LIMIT, 0))
+        except (OSError, ValueError, IndexError):
+            return False
+        return bool(mask >> (signum - 1) & 1)
+
+    def close(self) -> None:
+        if self.fd >= 0:
+            os.close(self.fd)
+            self.fd = -1
 
 
 def describe(found: list[ProcessInfo]) -> None:
@@ -130,7 +188,7 @@ def _may_read_memory(info: ProcessInfo) -> bool:
     except OSError:
         return False
     for task in tasks:
-        data = _read(f"/proc/{info.pid}/task/{task}/stat", 4096)
+        data = _read(f"/proc/{info.pid}/task/{task}/stat", _STAT_LIMIT)
         if data is not None and data[data.rfind(b")") + 2 :][:1] == b"D":
             return False
     return True

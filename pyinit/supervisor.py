@@ -16,6 +16,7 @@ import time
 from pyinit import exit_codes, outcome, reaper, signals, state, tree
 from pyinit.errors import SpawnError
 from pyinit.log import DEBUG, Log, level_for
+from pyinit.procfs import Dispositions
 from pyinit.signals import signal_name
 from pyinit.spawn import ChildSetup, child_environment, spawn_child
 from pyinit.terminal import Terminal
@@ -29,6 +30,9 @@ else:
     import _signal as signal  # plain-int constants without enum: see pyinit.signals
 
 MAX_CONSECUTIVE_ERRORS = 20
+# Where a forwarded signal went (`Supervisor._send_to_child`); "" is nowhere.
+PID, GROUP = "pid", "group"
+_SIGCONT = int(signal.SIGCONT)
 
 
 def run(config: Config) -> int:
@@ -66,6 +70,12 @@ class Supervisor:
         self.plain_signals = (
             signals.FORWARDED - stop_signals - {signal.SIGCONT} - set(config.rewrite)
         )
+        # The default ("auto") forwarding: the main child's dispositions, read per signal while it
+        # is unreaped. None with -g or --single-child, or where /proc cannot tell: the group.
+        self.dispositions: Dispositions | None = None
+        # Where the stop signal went: the rest of the group still needs the leftovers' SIGTERM
+        # when the main child exits if the stop signal reached the main child alone.
+        self.stop_reached: set[str] = set()
 
     # -- lifecycle -------------------------------------------------------------------------
     def run(self) -> int:
@@ -86,6 +96,8 @@ class Supervisor:
             self.log.error("spawn_failed", f"failed to start the command: {exc.strerror}")
             return self._finish(exit_codes.PYINIT_FAILED)
         self.main_alive = True
+        if not (self.config.single_child or self.config.signal_group):
+            self.dispositions = Dispositions.open(self.main_pid)
         self.record.main_pid = self.main_pid
         self.log.info(
             "child_started",
@@ -207,10 +219,10 @@ class Supervisor:
             return
         if signum in self.plain_signals and self.main_alive and not self.state.done:
             # What state.on_signal would answer for these ([FORWARD]), without its cost.
-            sent = self._send_to_child(signum)
+            reached = self._send_to_child(signum)
             self._note_received(info)
-            if sent:
-                self._note_forwarded(signum, signum)
+            if reached:
+                self._note_forwarded(signum, signum, reached)
             return
         self._note_received(info)
         if signum == signal.SIGCONT and self.main_alive:
@@ -228,17 +240,15 @@ class Supervisor:
                 sender=info.si_pid,
             )
 
-    def _note_forwarded(self, signum: int, target: int) -> None:
+    def _note_forwarded(self, signum: int, target: int, reached: str) -> None:
         self.record.count(self.record.forwarded, target)
         if self.log_every_signal or signum in self.state.stop_signals:
             self.log.info(
                 "signal_forwarded",
-                f"forwarded {signal_name(target)} to "
-                + ("pid" if self.config.single_child else "group")
-                + f" {self.main_pid}",
+                f"forwarded {signal_name(target)} to {reached} {self.main_pid}",
                 signal=signal_name(target),
                 pid=self.main_pid,
-                group=not self.config.single_child,
+                group=reached == GROUP,
             )
 
     def _on_reaped(self, reaped: reaper.Reaped) -> None:
@@ -260,6 +270,9 @@ class Supervisor:
 
     def _on_main_exit(self, status: int, children_left: bool) -> None:
         self.main_alive = False
+        if self.dispositions is not None:
+            self.dispositions.close()
+            self.dispositions = None
         self.record.main_status = status
         code = exit_codes.from_wait_status(status)
         self.log.info(
@@ -315,8 +328,9 @@ class Supervisor:
             elif kind == state.DELAY_ENDED:
                 self.log.info("stop_delay_ended", "stop delay over", signal=signal_name(signum))
             elif kind in (state.TERM_ALL, state.TERM_OUTSIDERS):
-                # With --single-child the rest of the group never got the stop signal.
-                self._term_leftovers(kind == state.TERM_ALL or self.config.single_child)
+                # Unless a stop signal reached the whole group, the rest of the group never got
+                # one: --single-child, a main child that handles it, a --stop-command, a DROP.
+                self._term_leftovers(kind == state.TERM_ALL or GROUP not in self.stop_reached)
             elif kind == state.KILL_ALL:
                 self._kill_everything()
             elif kind == state.GIVE_UP:
@@ -339,17 +353,33 @@ class Supervisor:
                 signal=name,
                 to=signal_name(target),
             )
-        if self._send_to_child(target):
-            self._note_forwarded(signum, target)
+        reached = self._send_to_child(target)
+        if reached:
+            self._note_forwarded(signum, target, reached)
+            if signum in self.state.stop_signals:
+                self.stop_reached.add(reached)
 
-    def _send_to_child(self, signum: int) -> bool:
-        if self.config.single_child:
-            sent = self.main_alive and _kill(self.main_pid, signum)
+    def _send_to_child(self, signum: int) -> str:
+        """Send signum to the main child (PID) or its whole group (GROUP); return which, or ""
+        if nobody was left to get it. By default (neither --single-child nor -g) the group gets
+        it only while the main child leaves it at the default action: a main child that catches
+        or ignores a signal has taken charge of it, and its group members (a shell's background
+        jobs, an app's workers) get it from the main child if at all, as under tini without -g.
+        A shell running `app; echo done` catches nothing but SIGCHLD, so the app behind it still
+        gets the SIGTERM. SIGCONT always goes to the group: it ends nothing, and Ctrl-Z stopped
+        the whole group."""
+        dispositions = self.dispositions
+        if self.config.single_child or (
+            dispositions is not None and signum != _SIGCONT and dispositions.handles(signum)
+        ):
+            reached = PID if self.main_alive and _kill(self.main_pid, signum) else ""
+        elif tree.signal_group(signum, self.main_pid, self.main_alive, self.is_pid1):
+            reached = GROUP
         else:
-            sent = tree.signal_group(signum, self.main_pid, self.main_alive, self.is_pid1)
-        if not sent:
+            reached = ""
+        if not reached:
             self.log.debug("forward_failed", f"no process left to get {signal_name(signum)}")
-        return sent
+        return reached
 
     def _stop(self, signum: int) -> None:
         record = self.record

@@ -64,6 +64,33 @@ def until_ready_sh(path: object) -> str:
     return f"until grep -q '^ready' {path} 2>/dev/null; do sleep 0.01; done"
 
 
+def draining_master(*pyinit_args: str) -> list[str]:
+    """pyinit's argv for a shell master that drains its worker itself on SIGTERM: it asks the
+    worker (same process group, SIGTERM at its default action) with SIGUSR1 to finish, waits for
+    it and reports `master: worker exit N`. Under tini without -g (docker run --init) N is 0;
+    if the worker gets the SIGTERM too, it dies of it (143). Both print their ready line first."""
+    worker = " ".join(reporter("--default", "TERM", "--exit-on", "USR1", "--code", "0"))
+    script = (
+        f"{worker} & w=$!; "
+        """trap 'kill -USR1 $w; wait $w; echo "master: worker exit $?"; exit 0' TERM; """
+        "echo master-ready; wait $w"
+    )
+    return [*pyinit_args, "--", "sh", "-c", script]
+
+
+def reloading_master(*pyinit_args: str) -> list[str]:
+    """pyinit's argv for a shell that traps SIGUSR1 ("reload") and, in the trap, tells its worker
+    (same group, SIGUSR1 at its default action) to finish with SIGTERM; it reports
+    `worker exit N`: 0 if only the shell got the SIGUSR1, 138 if the worker got it too."""
+    worker = " ".join(reporter("--default", "USR1", "--exit-on", "TERM", "--code", "0"))
+    script = (
+        f"{worker} & w=$!; "
+        "trap 'echo reload; kill -TERM $w' USR1; "
+        'echo master-ready; wait $w; wait $w; echo "worker exit $?"'
+    )
+    return [*pyinit_args, "--", "sh", "-c", script]
+
+
 def sleep_until(condition: Callable[[], object], timeout: float = TIMEOUT) -> object:
     """Poll `condition` until it returns something truthy; fail after `timeout` seconds."""
     deadline = time.monotonic() + timeout
@@ -190,7 +217,7 @@ class Running(LineReader):
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
         self.proc.wait(TIMEOUT)
-        for stream in (self.proc.stdout, self.proc.stderr):
+        for stream in (self.proc.stdin, self.proc.stdout, self.proc.stderr):
             if stream is not None:
                 stream.close()
 

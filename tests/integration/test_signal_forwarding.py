@@ -1,8 +1,11 @@
-"""Every catchable signal but CHLD and the faults reaches the main child (its group by default)."""
+"""Every catchable signal but CHLD and the faults reaches the main child: by default its whole
+group while the main child leaves the signal at its default action, else the main child alone."""
 
 from __future__ import annotations
 
+import os
 import signal
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -10,7 +13,7 @@ import pytest
 
 from pyinit.signals import DEFAULT_STOP_SIGNALS, FORWARDED, signal_name
 
-from helpers import PYINIT, Running, reporter
+from helpers import PYINIT, Running, draining_master, reloading_master, reporter
 
 pytestmark = pytest.mark.integration
 
@@ -54,6 +57,121 @@ def test_sigterm_reaches_the_app_behind_sh_c() -> None:
         run.send(signal.SIGTERM)
         assert run.expect("cleanup") == "cleanup SIGTERM"
         assert run.wait() in (0, 143)  # the shell itself may die of the TERM first
+
+
+def _wait_for_master_and_worker(run: Running) -> tuple[int, int]:
+    """Both ready lines, in either order; the worker's (pid, pgid)."""
+    worker: tuple[int, int] | None = None
+    master = False
+    while worker is None or not master:
+        line = run.read_line()
+        master = master or line == "master-ready"
+        if line.startswith("ready "):
+            _, pid, pgid = line.split()
+            worker = int(pid), int(pgid)
+    return worker
+
+
+def test_signal_the_main_child_traps_reaches_it_alone() -> None:
+    """A shell that traps SIGUSR1 gets it; its worker in the same group does not (it would die:
+    USR1 is at its default action there), as under tini without -g (`docker run --init`)."""
+    with Running(reloading_master()) as run:
+        _wait_for_master_and_worker(run)
+        run.send(signal.SIGUSR1)
+        run.expect("reload")
+        assert run.expect("worker exit") == "worker exit 0"
+        assert run.wait() == 0
+
+
+def test_signal_group_sends_even_a_trapped_signal_to_the_whole_group() -> None:
+    """-g (tini -g, dumb-init's default): the worker gets the SIGUSR1 the shell traps, and dies."""
+    with Running(reloading_master("-g")) as run:
+        _wait_for_master_and_worker(run)
+        run.send(signal.SIGUSR1)
+        assert run.expect("worker exit") == "worker exit 138"
+
+
+def test_entrypoint_that_drains_its_worker_on_sigterm_is_not_overtaken() -> None:
+    """The master traps SIGTERM and asks its worker to drain (SIGUSR1): the worker must not get
+    the SIGTERM as well (it would die of it, 143), and the master exits as it chooses."""
+    with Running(draining_master()) as run:
+        _wait_for_master_and_worker(run)
+        run.send(signal.SIGTERM)
+        assert run.expect("master:") == "master: worker exit 0"
+        assert run.wait() == 0
+
+
+def test_dispositions_are_read_when_the_signal_arrives() -> None:
+    """A main child that installs its handler after start: before, its group gets the signal;
+    after, the main child alone. SIGURG's default action is to ignore it, so the shell lives."""
+    worker = " ".join(reporter())
+    script = (
+        f"{worker} & w=$!; echo master-ready; read go; "
+        "trap 'echo master-got-urg' URG; echo trapped; wait $w"
+    )
+    with Running(["--", "sh", "-c", script], stdin=subprocess.PIPE) as run:
+        worker_pid, _ = _wait_for_master_and_worker(run)
+        run.send(signal.SIGURG)
+        run.expect("got SIGURG")  # the worker: the group got it
+        assert run.proc.stdin is not None
+        run.proc.stdin.write(b"go\n")
+        run.proc.stdin.flush()
+        run.expect("trapped")
+        run.send(signal.SIGURG)
+        run.expect("master-got-urg")
+        # A marker straight to the worker, numbered above SIGURG: were a SIGURG on its way, the
+        # worker would report it first (lower signals first, in the kernel and in Python).
+        os.kill(worker_pid, signal.SIGRTMIN)
+        run.expect("got SIGRTMIN")
+        got = [line.split()[1] for line in run.lines if line.startswith("got ")]
+        assert got == ["SIGURG", "SIGRTMIN"], run.lines
+
+
+def test_rewritten_signal_is_checked_against_the_main_child(tmp_path: Path) -> None:
+    """--rewrite TERM:USR1: the main child traps SIGUSR1, so the SIGUSR1 pyinit sends in place
+    of SIGTERM goes to it alone, and its worker (SIGUSR1 at its default action) survives."""
+    with Running(reloading_master("--rewrite", "TERM:USR1")) as run:
+        _wait_for_master_and_worker(run)
+        run.send(signal.SIGTERM)
+        run.expect("reload")
+        assert run.expect("worker exit") == "worker exit 0"
+
+
+def test_leftovers_of_a_main_child_that_handled_the_stop_get_sigterm() -> None:
+    """The main child traps SIGTERM (so it alone got it) and exits, leaving its worker: the
+    worker, which never got the stop signal, gets the leftovers' SIGTERM, once."""
+    worker = " ".join(reporter("--exit-on", "TERM", "--code", "0"))
+    script = f"{worker} & trap 'echo master-stops; exit 3' TERM; echo master-ready; wait"
+    with Running(["--", "sh", "-c", script]) as run:
+        _wait_for_master_and_worker(run)
+        run.send(signal.SIGTERM)
+        while not {"master-stops", "cleanup SIGTERM"} <= set(run.lines):
+            run.read_line()
+        assert run.wait() == 3
+        got = [line.split()[1] for line in run.lines if line.startswith("got ")]
+        assert got == ["SIGTERM"], run.lines
+
+
+@pytest.mark.parametrize(
+    "stop",
+    [
+        pytest.param(["--rewrite", "TERM:DROP"], id="dropped"),
+        pytest.param(["--stop-command", "true"], id="stop-command"),
+    ],
+)
+def test_leftovers_of_a_stop_that_never_reached_the_group_get_sigterm(stop: list[str]) -> None:
+    """The stop signal was dropped or replaced by a --stop-command, so the group never got it;
+    when the main child then exits, its worker gets the leftovers' SIGTERM at once, not only the
+    deadline's SIGKILL."""
+    worker = " ".join(reporter("--exit-on", "TERM", "--code", "0"))
+    script = f"{worker} & trap 'echo master-stops; exit 3' USR2; echo master-ready; wait"
+    with Running([*stop, "--", "sh", "-c", script]) as run:
+        _wait_for_master_and_worker(run)
+        run.send(signal.SIGTERM)
+        run.send(signal.SIGUSR2)
+        run.expect("master-stops")
+        assert run.expect("cleanup", timeout=5) == "cleanup SIGTERM"
+        assert run.wait() == 3
 
 
 def test_single_child_signals_only_the_main_child(tmp_path: Path) -> None:

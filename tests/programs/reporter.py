@@ -4,8 +4,10 @@
     got <SIGNAME> <monotonic>   for every signal it catches
     cleanup <SIGNAME>           when a --exit-on signal arrives, just before exiting
 
-Options: --ignore SIG (repeatable), --exit-on SIG (exit with --code after "cleanup"),
---code N (default 0), --write-file PATH (also append every line there).
+Options: --ignore SIG (repeatable), --default SIG (repeatable: leave SIG as it was, the default
+action for most; Python itself catches INT and ignores PIPE and XFSZ),
+--exit-on SIG (exit with --code after "cleanup"), --code N (default 0), --write-file PATH (also
+append every line there).
 """
 
 import argparse
@@ -24,12 +26,14 @@ UNCATCHABLE = {signal.SIGKILL, signal.SIGSTOP}
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--ignore", action="append", default=[])
+    parser.add_argument("--default", action="append", default=[])
     parser.add_argument("--exit-on", action="append", default=[])
     parser.add_argument("--code", type=int, default=0)
     parser.add_argument("--write-file")
     args = parser.parse_args()
     ignored = {_number(name) for name in args.ignore}
     exit_on = {_number(name) for name in args.exit_on}
+    untouched = {_number(name) for name in args.default}
 
     def emit(line: str) -> None:
         # os.write, not sys.stdout: a handler that runs while the "ready" line is being written
@@ -47,7 +51,7 @@ def main() -> None:
             os._exit(args.code)
 
     for signum in [*range(1, 32), *range(signal.SIGRTMIN, signal.SIGRTMAX + 1)]:
-        if signum in UNCATCHABLE or signum == signal.SIGCHLD:
+        if signum in UNCATCHABLE or signum == signal.SIGCHLD or signum in untouched:
             continue
         handler = signal.SIG_IGN if signum in ignored else on_signal
         with contextlib.suppress(OSError, ValueError):

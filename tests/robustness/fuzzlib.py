@@ -93,6 +93,7 @@ VALUES = {
     "verbose": st.one_of(numbers, booleans),
     "quiet": booleans,
     "single_child": booleans,
+    "signal_group": booleans,
     "keep_orphans": booleans,
 }
 value_for = st.sampled_from(sorted(VALUES)).flatmap(lambda n: st.tuples(st.just(n), VALUES[n]))
@@ -119,7 +120,7 @@ def option_words(draw: st.DrawFn, junk: bool = True) -> list[str]:
     if shape == "bare":
         return [opt.long]
     if shape == "short":
-        return ["-" + draw(st.text(st.sampled_from("vqx-="), min_size=1, max_size=4))]
+        return ["-" + draw(st.text(st.sampled_from("vqgx-="), min_size=1, max_size=4))]
     if shape == "huge":
         return [opt.long, draw(huge_text)]
     return ["--" + draw(any_text)]

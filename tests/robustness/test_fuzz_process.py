@@ -27,8 +27,8 @@ pytestmark = [pytest.mark.robustness, pytest.mark.integration]
 PRINTF = ["/usr/bin/printf", "%s\\0"]
 # Options whose effects stay inside the run: no files written, no user switch, no time limit.
 HARMLESS = {"grace_period", "stop_delay", "rewrite", "remap_exit", "single_child",
-            "keep_orphans", "log_format", "verbose", "quiet", "pdeathsig", "stop_signals",
-            "parent_death_signal"}  # fmt: skip
+            "signal_group", "keep_orphans", "log_format", "verbose", "quiet", "pdeathsig",
+            "stop_signals", "parent_death_signal"}  # fmt: skip
 HARMLESS_ENV = st.lists(
     st.sampled_from(sorted(HARMLESS)).flatmap(lambda n: st.tuples(st.just(LONG[n].env), VALUES[n])),
     max_size=3,

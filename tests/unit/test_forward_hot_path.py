@@ -11,7 +11,7 @@ import signal
 
 import pytest
 
-from pyinit import signals, supervisor
+from pyinit import procfs, signals, supervisor
 from pyinit.cli import build_config
 from pyinit.log import Log
 
@@ -63,3 +63,39 @@ def test_dropped_signal_is_not_sent(calls: Calls) -> None:
     sup._forward(signal.SIGWINCH)
     assert calls.killpg == []
     assert calls.names == [signal.SIGWINCH]
+
+
+class FakeDispositions(procfs.Dispositions):
+    """The main child's dispositions as a set of handled signals; counts the questions."""
+
+    def __init__(self, handled: set[int]) -> None:
+        super().__init__(-1)
+        self.handled, self.asked = handled, 0
+
+    def handles(self, signum: int) -> bool:
+        self.asked += 1
+        return signum in self.handled
+
+
+def test_a_signal_the_main_child_handles_goes_to_it_alone(
+    calls: Calls, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Default forwarding: one question per signal; handled -> kill(main), default -> killpg."""
+    killed: list[tuple[int, int]] = []
+    monkeypatch.setattr(os, "kill", lambda pid, signum: killed.append((pid, signum)))
+    sup = supervising([], Log().level)
+    sup.dispositions = fake = FakeDispositions({signal.SIGUSR1})
+    sup._forward(signal.SIGUSR1)
+    sup._forward(signal.SIGUSR2)
+    assert killed == [(4242, signal.SIGUSR1)]
+    assert calls.killpg == [(4242, signal.SIGUSR2)]
+    assert fake.asked == 2
+
+
+def test_sigcont_goes_to_the_group_without_asking(calls: Calls) -> None:
+    """Resuming ends nothing, and Ctrl-Z stopped the whole group: SIGCONT always goes to it."""
+    sup = supervising([], Log().level)
+    sup.dispositions = fake = FakeDispositions({signal.SIGCONT})
+    sup._forward(signal.SIGCONT)
+    assert calls.killpg == [(4242, signal.SIGCONT)]
+    assert fake.asked == 0

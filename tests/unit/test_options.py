@@ -42,6 +42,8 @@ def values(config: Config) -> dict[str, object]:
         ["--stop-signals", "TERM,INT,QUIT", "--parent-death-signal", "TERM", "app"],
         ["-p", "SIGTERM", "-v", "app"],
         ["-vpTERM", "--", "app"],
+        ["-g", "app"],
+        ["-vgq", "--signal-group", "--", "app"],
     ],
 )
 def test_fast_path_and_click_agree(args: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
@@ -108,6 +110,9 @@ def test_fast_path_defers_what_it_does_not_fully_understand(args: list[str]) -> 
         (["--stop-signals", "TERM,KILL", "app"], {}, "SIGKILL"),
         (["app"], {"PYINIT_STOP_SIGNALS": "TERM,,INT"}, "TERM,,INT"),
         (["--stop-signals", "SEGV", "app"], {}, "SIGSEGV"),
+        (["-g", "--single-child", "app"], {}, "--signal-group"),
+        (["--single-child", "app"], {"PYINIT_SIGNAL_GROUP": "1"}, "--single-child"),
+        (["app"], {"PYINIT_SIGNAL_GROUP": "sometimes"}, "sometimes"),
         (["-p", "NOPE", "app"], {}, "NOPE"),
         (["--parent-death-signal", "99", "app"], {}, "99"),
         ([], {}, "COMMAND"),
@@ -133,6 +138,26 @@ def test_bad_input_is_one_line_and_exit_125(
     assert err.count("\n") == 1, err
     assert err.startswith("pyinit: "), err
     assert needle in err, err
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "single_child", "signal_group"),
+    [
+        (["app"], {}, False, False),
+        (["-g", "app"], {}, False, True),
+        (["--signal-group", "app"], {}, False, True),
+        (["app"], {"PYINIT_SIGNAL_GROUP": "yes"}, False, True),
+        (["--single-child", "app"], {"PYINIT_SIGNAL_GROUP": "0"}, True, False),
+    ],
+    ids=["default-decides-per-signal", "-g", "--signal-group", "env", "env-off"],
+)
+def test_forwarding_target_options(
+    args: list[str], env: dict[str, str], single_child: bool, signal_group: bool
+) -> None:
+    """-g/--signal-group/PYINIT_SIGNAL_GROUP always signal the group (tini -g); neither it nor
+    --single-child leaves the choice to pyinit, per signal."""
+    config = build_config(args, env)
+    assert (config.single_child, config.signal_group) == (single_child, signal_group)
 
 
 def test_help_lists_every_option_and_its_variable(capsys: pytest.CaptureFixture[str]) -> None:

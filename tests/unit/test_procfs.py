@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 
 import pytest
 
@@ -85,3 +86,48 @@ def test_describe_skips_a_recycled_pid(monkeypatch: pytest.MonkeyPatch) -> None:
     procfs.describe(found)
     assert fake.read == ["/proc/30/stat"]
     assert found[0].cmdline == []
+
+
+# A stat line as Linux 6.x writes it: 52 fields; 33 (sigignore) and 34 (sigcatch) are set here.
+FULL_STAT = (
+    b"42 (a) (b c) S 1 42 42 0 -1 4194560 100 0 0 0 1 2 0 0 20 0 1 0 500 1000 10 "
+    b"18446744073709551615 1 1 0 0 0 0 %d %d %d 1 0 0 17 1 0 0 0 0 0 0 0 0 0 0 0 0 0"
+)
+
+
+def full_stat(ignored: int, caught: int) -> bytes:
+    return FULL_STAT % (0, ignored, caught)
+
+
+def test_handled_signals_reads_sigignore_and_sigcatch_after_any_comm() -> None:
+    """Fields 33 and 34, counted after the last ')', even when comm holds ') ('."""
+    ignored, caught = 1 << (signal.SIGPIPE - 1), 1 << (signal.SIGTERM - 1)
+    assert procfs.handled_signals(full_stat(ignored, caught)) == ignored | caught
+    assert procfs.handled_signals(full_stat(0, 0)) == 0
+
+
+def test_dispositions_are_read_afresh_at_each_question() -> None:
+    """pread at offset 0 regenerates /proc/PID/stat: a handler installed after the descriptor
+    was opened is seen at the next question, and removing it again is seen too."""
+    dispositions = procfs.Dispositions.open(os.getpid())
+    assert dispositions is not None
+    previous = signal.getsignal(signal.SIGUSR2)
+    try:
+        signal.signal(signal.SIGUSR2, signal.SIG_DFL)
+        assert not dispositions.handles(signal.SIGUSR2)
+        signal.signal(signal.SIGUSR2, lambda *_: None)
+        assert dispositions.handles(signal.SIGUSR2)
+        signal.signal(signal.SIGUSR2, signal.SIG_IGN)
+        assert dispositions.handles(signal.SIGUSR2)
+        signal.signal(signal.SIGUSR2, signal.SIG_DFL)
+        assert not dispositions.handles(signal.SIGUSR2)
+    finally:
+        signal.signal(signal.SIGUSR2, previous)
+        dispositions.close()
+    assert not dispositions.handles(signal.SIGUSR2)  # closed: unknown, so the group's default
+
+
+def test_no_dispositions_from_another_namespaces_proc(monkeypatch: pytest.MonkeyPatch) -> None:
+    """/proc of another PID namespace would show a stranger under the main child's pid."""
+    monkeypatch.setattr(procfs, "_proc_is_ours", lambda: False)
+    assert procfs.Dispositions.open(os.getpid()) is None
