@@ -2,9 +2,11 @@
 
 A SIGTERM that reaches a Python PID 1 before its handled signals are blocked is dropped by the
 kernel (PID 1 has no default actions), and every import before the block widens that window. So
-`main` blocks them first through `_signal`, the C module the interpreter has already loaded:
-even `signal` would cost ~2 ms (it imports enum). `signals.block_handled` then blocks the same set
-again and resets the dispositions.
+`main` blocks them first through `_signal`, the C module the interpreter has already loaded
+(`signal` would cost ~2 ms: it imports enum); bin/pyinit has already done so before even looking
+up this package. `signals.block_handled` then blocks the same set again and resets the
+dispositions. Only then does pyinit import anything, through its own paths first
+(`trust_interpreter_paths`).
 """
 
 import _signal  # type: ignore[import-not-found]  # no stub; it is signal's C half
@@ -28,8 +30,25 @@ def handled_early() -> set[int]:
     return every - unblockable_or_faults
 
 
+def trust_interpreter_paths() -> None:
+    """Put the interpreter's own sys.path entries (standard library, site-packages) before the
+    ones the app controls: PYTHONPATH and the script's directory or the working directory, which
+    CPython puts in front. Otherwise an app's `select.py` or `enum.py` there would replace the
+    standard module in pyinit. They stay on the path (at the end), so a pyinit found through them
+    still imports its dependencies; its own modules come from the package, already imported.
+    """
+    stdlib_zip = os.path.join(
+        sys.base_prefix, sys.platlibdir, f"python{sys.version_info[0]}{sys.version_info[1]}.zip"
+    )
+    # The zip entry heads the interpreter's own part (getpath adds it whether or not it exists).
+    if stdlib_zip in sys.path:
+        boundary = sys.path.index(stdlib_zip)
+        sys.path[:] = sys.path[boundary:] + sys.path[:boundary]
+
+
 def main() -> None:
     _signal.pthread_sigmask(_signal.SIG_BLOCK, handled_early())
+    trust_interpreter_paths()
     from pyinit import signals
 
     signals.block_handled()

@@ -6,10 +6,11 @@ Every pre-spawn failure ends here as one line `pyinit: ...` on stderr and exit 1
 
 from __future__ import annotations
 
-import contextlib
 import os
 import sys
-from collections.abc import Sequence
+
+# Not collections.abc, which imports all of collections (~0.25 MB for pyinit's life).
+from _collections_abc import Sequence
 
 from pyinit import exit_codes, options
 from pyinit.config import Config
@@ -44,7 +45,9 @@ def build_config(args: list[str], environ: dict[str, str] | os._Environ[str]) ->
 def fail(message: str, code: int = exit_codes.PYINIT_FAILED) -> NoReturn:
     """One line on stderr, then exit; a closed stderr must not turn this into a traceback."""
     # AttributeError: with fd 2 closed at start-up, sys.stderr is None.
-    with contextlib.suppress(OSError, ValueError, AttributeError):
+    try:  # not contextlib.suppress: contextlib stays off the idle path (see signals.py)
         sys.stderr.write(f"pyinit: {message}\n")
         sys.stderr.flush()
+    except (OSError, ValueError, AttributeError):
+        pass
     sys.exit(code)

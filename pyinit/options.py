@@ -7,7 +7,10 @@ spellings), and click then parses the same input and owns every message. Values 
 place, `Config.build`, whichever path read them; a property test holds the two paths equal.
 """
 
-from collections.abc import Mapping, Sequence
+from _collections_abc import (
+    Mapping,
+    Sequence,
+)  # not collections.abc, which imports all of collections
 
 FLAG, COUNT, VALUE, MULTI = "flag", "count", "value", "multi"
 ENV_PREFIX = "PYINIT_"

@@ -7,7 +7,6 @@ when a field changes meaning or disappears.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import time
 
@@ -191,5 +190,7 @@ def write_report(path: str, report: dict[str, object], log: Log) -> None:
         os.replace(temporary, path)
     except OSError as exc:
         log.warning("report_failed", f"failed to write report {path}: {exc.strerror or exc}")
-        with contextlib.suppress(OSError):
+        try:  # noqa: SIM105 - contextlib stays off the idle path
             os.unlink(temporary)
+        except OSError:
+            pass

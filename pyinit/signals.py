@@ -8,7 +8,14 @@ ever runs in signal context.
 """
 
 import os
-import signal
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import signal
+else:
+    # The C half of `signal`: the same functions and constants, as plain ints. `signal` itself
+    # builds enums, and enum with what it imports stays ~0.7 MB in every pyinit for its life.
+    import _signal as signal
 
 # The default for --stop-signals. SIGQUIT is not one: a JVM prints a thread dump on it and keeps
 # running, and tini and dumb-init simply forward it.
@@ -24,6 +31,15 @@ _UNCATCHABLE = frozenset({signal.SIGKILL, signal.SIGSTOP})
 _STANDARD = range(1, 32)
 _REALTIME = range(signal.SIGRTMIN, signal.SIGRTMAX + 1)
 ALL_VALID = frozenset((*_STANDARD, *_REALTIME))
+
+# Every name, aliases too (SIGIOT, SIGCLD, SIGPOLL), as signal.Signals has them; a number's own
+# name is its alphabetically first one, as in signal.Signals (a test holds both equal).
+_NUMBERS: dict[str, int] = {
+    name: number
+    for name, number in vars(signal).items()
+    if name.startswith("SIG") and not name.startswith("SIG_") and isinstance(number, int)
+}
+_NAMES: dict[int, str] = {number: name for name, number in sorted(_NUMBERS.items(), reverse=True)}
 
 FORWARDED: frozenset[int] = frozenset(ALL_VALID - KERNEL_FAULT - _UNCATCHABLE - {signal.SIGCHLD})
 HANDLED: frozenset[int] = FORWARDED | {signal.SIGCHLD}
@@ -55,10 +71,10 @@ def block_handled() -> None:
     ignored = set()
     for signum in HANDLED:
         disposition = signal.getsignal(signum)
-        if disposition is signal.SIG_IGN and signum not in _NEVER_KEPT_IGNORED:
+        if disposition == signal.SIG_IGN and signum not in _NEVER_KEPT_IGNORED:
             ignored.add(signum)
             signal.signal(signum, signal.SIG_IGN)  # again: discards any copy queued meanwhile
-        elif disposition is not signal.SIG_DFL:
+        elif disposition != signal.SIG_DFL:
             signal.signal(signum, signal.SIG_DFL)
     if ignored:
         signal.pthread_sigmask(signal.SIG_UNBLOCK, ignored)
@@ -67,7 +83,7 @@ def block_handled() -> None:
     # Never handled, but an inherited SIG_IGN would pass on to the child (faulthandler's own
     # handlers, if enabled, stay).
     for signum in KERNEL_FAULT:
-        if signal.getsignal(signum) is signal.SIG_IGN:
+        if signal.getsignal(signum) == signal.SIG_IGN:
             signal.signal(signum, signal.SIG_DFL)
 
 
@@ -89,10 +105,7 @@ def signal_name(signum: int) -> str:
     if signal.SIGRTMIN < signum < signal.SIGRTMAX:
         offset = signum - signal.SIGRTMIN
         return f"SIGRTMIN+{offset}" if offset <= 15 else f"SIGRTMAX-{signal.SIGRTMAX - signum}"
-    try:
-        return signal.Signals(signum).name
-    except ValueError:
-        return str(signum)
+    return _NAMES.get(signum, str(signum))
 
 
 def parse_signal(text: str) -> int:
@@ -116,7 +129,7 @@ def _named_signal(name: str) -> int:
             if rest[0] in "+-" and rest[1:].isdigit():
                 return int(anchor) + int(rest)
             break
-    member = signal.Signals.__members__.get("SIG" + name)
-    if member is None or name.startswith(("SIG_", "CTRL")):
+    number = _NUMBERS.get("SIG" + name)
+    if number is None:
         raise ValueError(f"{name!r} is not a signal name (try TERM, SIGINT, 15 or RTMIN+1)")
-    return int(member)
+    return number

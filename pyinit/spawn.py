@@ -17,7 +17,6 @@ execve calls, as the target user (`execpath.exec_plan`).
 
 from __future__ import annotations
 
-import contextlib
 import errno
 import os
 
@@ -95,8 +94,10 @@ def spawn_child(argv: Sequence[str], setup: ChildSetup) -> int:
 def _set_group(pid: int) -> None:
     """Also done in the child; doing it here too means a signal sent to the group right after
     the fork cannot miss it (the classic shell race)."""
-    with contextlib.suppress(OSError):  # EACCES: the child exec'd already, having done it itself
+    try:  # noqa: SIM105 - contextlib stays off the idle path
         os.setpgid(pid, pid)
+    except OSError:  # EACCES: the child exec'd already, having done it itself
+        pass
 
 
 def _read_all(fd: int) -> bytes:
@@ -170,8 +171,10 @@ def _describe(exc: BaseException) -> str:
 def _take_terminal(fd: int) -> None:
     """Become the terminal's foreground group. SIGTTOU is still blocked here, so a background
     caller is allowed to do this (tcsetpgrp(3))."""
-    with contextlib.suppress(OSError):  # not our controlling terminal: run without one
+    try:  # noqa: SIM105 - contextlib stays off the idle path
         os.tcsetpgrp(fd, os.getpid())
+    except OSError:  # not our controlling terminal: run without one
+        pass
 
 
 def _switch_user(user: User) -> None:
@@ -182,8 +185,10 @@ def _switch_user(user: User) -> None:
 
 
 def _report(fd: int, stage: str, number: int, detail: str) -> None:
-    with contextlib.suppress(OSError):
+    try:  # noqa: SIM105 - contextlib stays off the idle path
         os.write(fd, f"{stage}:{number}:{detail}".encode(errors="replace"))
+    except OSError:
+        pass
 
 
 def child_environment(user: User | None) -> dict[str, str] | None:

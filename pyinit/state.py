@@ -16,13 +16,14 @@ stop signal gets the stop delay; a time limit is not a load balancer draining. T
 
 from __future__ import annotations
 
-import signal
-
 from pyinit.signals import DEFAULT_STOP_SIGNALS
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    import signal
     from collections.abc import Mapping, Set
+else:
+    import _signal as signal  # plain-int constants without enum: see pyinit.signals
 
 RUNNING, DELAYING, STOPPING, DRAINING, KILLING, DONE = (
     "running",

@@ -11,7 +11,6 @@ Invariants:
 from __future__ import annotations
 
 import os
-import signal
 import time
 
 from pyinit import exit_codes, outcome, reaper, signals, state, tree
@@ -24,7 +23,11 @@ from pyinit.terminal import Terminal
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    import signal
+
     from pyinit.config import Config
+else:
+    import _signal as signal  # plain-int constants without enum: see pyinit.signals
 
 MAX_CONSECUTIVE_ERRORS = 20
 # Where a forwarded signal went (`Supervisor._send_to_child`); "" is nowhere.

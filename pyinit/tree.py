@@ -14,16 +14,18 @@ Invariants:
 
 from __future__ import annotations
 
-import contextlib
 import os
-import signal
 
 from pyinit.procfs import ProcessInfo, describe, list_processes, read_stat
 from pyinit.signals import signal_name
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    import signal
+
     from pyinit.log import Log
+else:
+    import _signal as signal  # plain-int constants without enum: see pyinit.signals
 
 
 def signal_everything(
@@ -49,8 +51,10 @@ def signal_everything(
         # The whole namespace but us, the group included, atomically, before any scan at all.
         # Then the scan: pyinit reaps nothing in between, so a process the signal killed is
         # still there as a zombie, with its name.
-        with contextlib.suppress(ProcessLookupError):
+        try:  # noqa: SIM105 - contextlib stays off the idle path
             os.kill(-1, signum)
+        except ProcessLookupError:
+            pass
         found = list_processes(is_pid1, zombies=True)
     else:
         found = [info for info in list_processes(is_pid1) if info.pgid != spare_group]

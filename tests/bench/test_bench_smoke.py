@@ -45,7 +45,14 @@ def test_smoke_run_measures_every_metric_for_pyinit(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr[-3000:]
     report = json.loads(out.read_text())
     assert report["mode"] == "smoke"
-    assert "pyinit" in report["inits"]["measured"]
+    assert {"pyinit", "pyinit -IS", "pyinit -m"} <= set(report["inits"]["measured"])
+    assert {
+        "window_x_floor",
+        "window_IS_x_floor",
+        "window_m_x_floor",
+        "RssAnon_over_floor_kib",
+        "VmHWM_over_floor_kib",
+    } <= set(report["targets"])
     metrics = report["metrics"]
     assert set(metrics) == set(METRICS)
     for name in METRICS:

@@ -61,5 +61,6 @@ def test_a_signal_the_kernel_already_queued_is_not_synthesised(
     """The parent died after prctl: the kernel sent the signal, so pyinit must not act twice."""
     sup = supervising(["--parent-death-signal", "TERM"], monkeypatch)
     monkeypatch.setattr(os, "getppid", lambda: signals.PARENT_AT_START + 1)
-    monkeypatch.setattr(signal, "sigpending", lambda: {signal.SIGTERM})
+    # The module the supervisor calls (it uses _signal, not signal: see pyinit.signals).
+    monkeypatch.setattr("pyinit.supervisor.signal.sigpending", lambda: {signal.SIGTERM})
     assert not sup._watch_parent()
