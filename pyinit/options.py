@@ -193,13 +193,7 @@ def _take_long(argv: Sequence[str], index: int, given: dict[str, object]) -> int
             return None
         _apply(opt, given, None)
         return 1
-    if eq:
-        _apply(opt, given, value)
-        return 1
-    if index + 1 >= len(argv):
-        return None
-    _apply(opt, given, argv[index + 1])
-    return 2
+    return _take_value(opt, argv, index, value if eq else None, given)
 
 
 def _take_short(argv: Sequence[str], index: int, given: dict[str, object]) -> int | None:
@@ -213,15 +207,22 @@ def _take_short(argv: Sequence[str], index: int, given: dict[str, object]) -> in
         if opt.kind in (FLAG, COUNT):
             _apply(opt, given, None)
             continue
-        value = letters[position + 1 :]
-        if value:
-            _apply(opt, given, value)
-            return 1
-        if index + 1 >= len(argv):
-            return None
-        _apply(opt, given, argv[index + 1])
-        return 2
+        return _take_value(opt, argv, index, letters[position + 1 :] or None, given)
     return 1
+
+
+def _take_value(
+    opt: Option, argv: Sequence[str], index: int, inline: str | None, given: dict[str, object]
+) -> int | None:
+    """The value of the option at argv[index]: `inline` (--opt=V, -pV) if given, else the next
+    word; return how many words were taken, or None if there is no value."""
+    if inline is not None:
+        _apply(opt, given, inline)
+        return 1
+    if index + 1 >= len(argv):
+        return None
+    _apply(opt, given, argv[index + 1])
+    return 2
 
 
 def _apply(opt: Option, given: dict[str, object], value: str | None) -> None:
