@@ -122,8 +122,11 @@ _SIGCATCH = 34 - 3
 
 
 def handled_signals(data: bytes) -> int:
-    """The signals a stat line says the process ignores or catches, as one bitmask."""
+    """The signals a stat line says the process ignores or catches, as one bitmask. A zombie
+    handles nothing any more, though its stat still shows the masks it died with."""
     fields = _after_comm(data, _SIGCATCH + 1)
+    if fields[0] == b"Z":
+        return 0
     return int(fields[_SIGIGNORE]) | int(fields[_SIGCATCH])
 
 
@@ -153,7 +156,7 @@ class Dispositions:
 
     def handles(self, signum: int) -> bool:
         """True if the process catches or ignores signum now; False if it has the default action,
-        or if that cannot be read. A zombie shows neither mask: False."""
+        or if that cannot be read, or for a zombie (its group members may still want it)."""
         try:
             mask = handled_signals(os.pread(self.fd, _STAT_LIMIT, 0))
         except (OSError, ValueError, IndexError):

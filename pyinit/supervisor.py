@@ -356,7 +356,9 @@ class Supervisor:
         reached = self._send_to_child(target)
         if reached:
             self._note_forwarded(signum, target, reached)
-            if signum in self.state.stop_signals:
+            # The stop's own signal counts too: --timeout sends SIGTERM even when it is not one
+            # of --stop-signals, and the group must not get a second one as leftovers.
+            if signum in self.state.stop_signals or signum == self.state.stop_signal:
                 self.stop_reached.add(reached)
 
     def _send_to_child(self, signum: int) -> str:

@@ -198,6 +198,25 @@ def test_target_install_keeps_its_packages_off_the_apps_path(
     assert (code, "Usage:" in output) == (0, True), output
 
 
+def test_target_install_wins_over_the_interpreters_own_click_and_pyinit(
+    target_dir: Path, tmp_path: Path
+) -> None:
+    """An image whose Python already holds an (older, app's) click and a stale pyinit: the
+    target directory's copies, beside the script, are the ones pyinit runs (--help needs click)."""
+    venv = tmp_path / "app-venv"
+    subprocess.run([BASE_PYTHON, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=60)
+    version = f"python{sys.version_info[0]}.{sys.version_info[1]}"
+    site_packages = venv / "lib" / version / "site-packages"
+    for name in ("click", "pyinit"):
+        (site_packages / name).mkdir()
+        (site_packages / name / "__init__.py").write_text(f"raise ImportError('stale {name}')\n")
+    python = str(venv / "bin" / "python")
+    for flags in ([], ["-IS"]):
+        argv = [python, *flags, str(target_dir / "bin" / "pyinit"), "--help"]
+        code, output = _run(argv, _base_env())
+        assert (code, "Usage:" in output) == (0, True), (flags, output)
+
+
 # -- the app's import path is the app's ----------------------------------------------------------
 def _entry_points(venv_python: Path) -> dict[str, list[str]]:
     script = str(venv_python.parent / "pyinit")

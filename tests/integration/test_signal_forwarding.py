@@ -174,6 +174,22 @@ def test_leftovers_of_a_stop_that_never_reached_the_group_get_sigterm(stop: list
         assert run.wait() == 3
 
 
+def test_a_timeout_stop_outside_the_stop_signals_reaches_leftovers_once() -> None:
+    """--stop-signals INT --timeout: the time limit still sends SIGTERM, to the whole group here
+    (the shell leaves it at default); the worker draining it must not get a second one as a
+    leftover when the shell exits."""
+    worker = " ".join(reporter("--code", "0"))
+    script = f"{worker} & echo master-ready; wait"
+    args = ["--stop-signals", "INT", "--timeout", "0.5", "--grace-period", "3", "-v"]
+    with Running([*args, "--", "sh", "-c", script], merge_stderr=True) as run:
+        _wait_for_master_and_worker(run)
+        run.expect("got SIGTERM")
+        run.expect("pyinit: info: sent SIGTERM to")
+        assert run.lines[-1].startswith("pyinit: info: sent SIGTERM to 0 leftover"), run.lines
+        got = [line.split()[1] for line in run.lines if line.startswith("got ")]
+        assert got == ["SIGTERM"], run.lines
+
+
 def test_single_child_signals_only_the_main_child(tmp_path: Path) -> None:
     """--single-child: the shell gets SIGUSR1, its child in the same group does not."""
     app = " ".join(reporter())

@@ -106,6 +106,14 @@ def test_handled_signals_reads_sigignore_and_sigcatch_after_any_comm() -> None:
     assert procfs.handled_signals(full_stat(0, 0)) == 0
 
 
+def test_a_zombie_handles_nothing_though_its_stat_keeps_the_masks() -> None:
+    """A main child that exited but is not reaped yet still shows the masks it died with; a
+    signal then goes to the group (whose members may want it), not to the dead process alone."""
+    caught = 1 << (signal.SIGTERM - 1)
+    zombie = full_stat(0, caught).replace(b") S ", b") Z ", 1)
+    assert procfs.handled_signals(zombie) == 0
+
+
 def test_dispositions_are_read_afresh_at_each_question() -> None:
     """pread at offset 0 regenerates /proc/PID/stat: a handler installed after the descriptor
     was opened is seen at the next question, and removing it again is seen too."""
