@@ -68,7 +68,15 @@ def parse_with_click(args: list[str], fail: Callable[[str], NoReturn]) -> option
 
 def build_command(captured: list[options.Parsed]) -> click.Command:
     def callback(command: tuple[str, ...], **raw: object) -> None:
-        captured.append((command, {name: _plain(value) for name, value in raw.items()}))
+        context = click.get_current_context()
+        given = {
+            name
+            for name in raw
+            if context.get_parameter_source(name) == click.core.ParameterSource.COMMANDLINE
+        }
+        plain = {name: _plain(value) for name, value in raw.items()}
+        options.drop_overridden(plain, given)
+        captured.append((command, plain))
 
     params: list[click.Parameter] = [
         click.Argument(["command"], nargs=-1, required=True, type=click.UNPROCESSED)

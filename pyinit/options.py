@@ -171,7 +171,21 @@ def parse_fast(argv: Sequence[str], environ: Mapping[str, str]) -> Parsed | None
     if not command:
         return None
     raw.update(given)
+    drop_overridden(raw, set(given))
     return command, raw
+
+
+# Options that exclude each other. One given on the command line overrides the other's PYINIT_*
+# variable, as the command line overrides the environment for a single option: an image's
+# `ENV PYINIT_SINGLE_CHILD=1` must not make `docker run image -g ...` a usage error.
+EXCLUSIVE = (("single_child", "signal_group"),)
+
+
+def drop_overridden(raw: dict[str, object], from_command_line: set[str]) -> None:
+    for pair in EXCLUSIVE:
+        for mine, other in (pair, pair[::-1]):
+            if mine in from_command_line and other not in from_command_line:
+                raw.pop(other, None)
 
 
 def _from_environment(environ: Mapping[str, str]) -> dict[str, object]:

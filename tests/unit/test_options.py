@@ -111,7 +111,7 @@ def test_fast_path_defers_what_it_does_not_fully_understand(args: list[str]) -> 
         (["app"], {"PYINIT_STOP_SIGNALS": "TERM,,INT"}, "TERM,,INT"),
         (["--stop-signals", "SEGV", "app"], {}, "SIGSEGV"),
         (["-g", "--single-child", "app"], {}, "--signal-group"),
-        (["--single-child", "app"], {"PYINIT_SIGNAL_GROUP": "1"}, "--single-child"),
+        (["app"], {"PYINIT_SIGNAL_GROUP": "1", "PYINIT_SINGLE_CHILD": "1"}, "--single-child"),
         (["app"], {"PYINIT_SIGNAL_GROUP": "sometimes"}, "sometimes"),
         (["-p", "NOPE", "app"], {}, "NOPE"),
         (["--parent-death-signal", "99", "app"], {}, "99"),
@@ -158,6 +158,27 @@ def test_forwarding_target_options(
     --single-child leaves the choice to pyinit, per signal."""
     config = build_config(args, env)
     assert (config.single_child, config.signal_group) == (single_child, signal_group)
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "single_child", "signal_group"),
+    [
+        (["-g", "app"], {"PYINIT_SINGLE_CHILD": "1"}, False, True),
+        (["--single-child", "app"], {"PYINIT_SIGNAL_GROUP": "1"}, True, False),
+    ],
+    ids=["-g-over-env-single-child", "single-child-over-env-signal-group"],
+)
+def test_command_line_overrides_the_exclusive_options_variable(
+    args: list[str],
+    env: dict[str, str],
+    single_child: bool,
+    signal_group: bool,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """An image's PYINIT_SINGLE_CHILD=1 and `-g` on the command line: the command line wins, on
+    the fast path and through click alike, instead of a usage error."""
+    for config in (build_config(args, env), click_config(args, env, monkeypatch)):
+        assert (config.single_child, config.signal_group) == (single_child, signal_group)
 
 
 def test_help_lists_every_option_and_its_variable(capsys: pytest.CaptureFixture[str]) -> None:
