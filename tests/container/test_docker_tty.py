@@ -18,13 +18,13 @@ import pytest
 from container_env import RUNTIME_TIMEOUT, Image
 from results import DOCKER, DOCKER_INITS
 
+from ptyshell import PROMPT, WARNINGS, finish, run_in_shell, stop_resume_and_exit
+
 pytestmark = [*container_fixtures.DOCKER_MARKS, pytest.mark.tty]
 docker_image_fixture = container_fixtures.docker_image
 
 PYINIT, DOCKER_INIT, _ = DOCKER_INITS
 INITS = [PYINIT, DOCKER_INIT]
-PROMPT = "PROMPT$ "
-WARNINGS = ("cannot set terminal process group", "no job control in this shell")
 TIMEOUT = 30.0
 RESIZE_TRIES = 5
 RESIZE_WAIT = 3.0
@@ -93,19 +93,6 @@ def terminal(docker_image: Image) -> Iterator[Terminal]:
         made.close()
 
 
-def finish(child: Pty) -> tuple[str, int | None]:
-    child.expect(pexpect.EOF)
-    rest = str(child.before)
-    child.close()
-    return rest, child.exitstatus
-
-
-def run_in_shell(shell: Pty, command: str) -> str:
-    shell.sendline(command)
-    shell.expect_exact(PROMPT)
-    return str(shell.before)
-
-
 @pytest.mark.parametrize("init", INITS)
 def test_ctrl_c_ends_the_app_with_130(terminal: Terminal, init: str) -> None:
     child = terminal.run(init, ["python3", "-c", SLEEPER], "-it")
@@ -150,19 +137,7 @@ def test_ctrl_z_and_fg_in_an_interactive_bash(terminal: Terminal, init: str) -> 
     shell.expect_exact(PROMPT)
     warned = [warning for warning in WARNINGS if warning in str(shell.before)]
     run_in_shell(shell, "set -b")
-    shell.sendline("sh -c 'echo JOB-READY; exec cat'")
-    shell.expect_exact("JOB-READY\r\n")  # printed by the job itself: it is in the foreground
-    shell.sendcontrol("z")
-    shell.expect(r"Stopped +sh -c")
-    shell.expect_exact(PROMPT)
-    shell.sendline("fg")
-    shell.expect_exact("exec cat")
-    shell.sendline("ping")
-    shell.expect_exact("ping\r\nping\r\n")  # the tty's echo, then cat's copy
-    shell.sendeof()
-    shell.expect_exact(PROMPT)
-    shell.sendline("exit 7")
-    rest, status = finish(shell)
+    rest, status = stop_resume_and_exit(shell, 7)
     warned += [warning for warning in WARNINGS if warning in rest]
     result = f"Ctrl-Z stops the job, fg resumes it; warnings: {warned or 'none'}; exit {status}"
     DOCKER.put(["`docker run -it bash`: Ctrl-Z, fg", "-"], init, result)

@@ -30,12 +30,11 @@ from helpers import (
     session_members,
     sleep_until,
 )
+from ptyshell import PROMPT, WARNINGS, finish, run_in_shell, stop_resume_and_exit
 
 pytestmark = [pytest.mark.integration, pytest.mark.tty]
 
 ROOT = Path(__file__).resolve().parents[2]
-PROMPT = "PROMPT$ "
-WARNINGS = ("cannot set terminal process group", "no job control in this shell")
 STARTED = "pyinit: info: started"
 # A child that says whether it owns the terminal, then echoes lines until EOF.
 ECHO_LOOP = (
@@ -109,21 +108,6 @@ def spawn_shell(terminals: Terminals) -> Pty:
     shell.expect_exact(PROMPT)
     run_in_shell(shell, "set -b")  # report a job's stop at once, not at the next prompt
     return shell
-
-
-def run_in_shell(shell: Pty, command: str) -> str:
-    """Run a quick command at the prompt; return what it printed."""
-    shell.sendline(command)
-    shell.expect_exact(PROMPT)
-    return str(shell.before)
-
-
-def finish(child: Pty) -> tuple[str, int | None]:
-    """Read to EOF; return everything printed since the last match, and the exit code."""
-    child.expect(pexpect.EOF)
-    rest = str(child.before)
-    child.close()
-    return rest, child.exitstatus
 
 
 def matched(child: Pty) -> str:
@@ -218,19 +202,7 @@ def test_interactive_bash_has_job_control(terminals: Terminals, pidns: bool) -> 
     assert re.search(r"\[1\][+-]? +Running +sh -c", run_in_shell(shell, "jobs"))
     run_in_shell(shell, "kill %1")
 
-    shell.sendline("sh -c 'echo JOB-READY; exec cat'")
-    shell.expect_exact("JOB-READY\r\n")
-    shell.sendcontrol("z")
-    shell.expect(r"Stopped +sh -c")
-    shell.expect_exact(PROMPT)
-    shell.sendline("fg")
-    shell.expect_exact("exec cat")
-    shell.sendline("ping")
-    shell.expect_exact("ping\r\nping\r\n")  # the tty's echo, then cat's copy
-    shell.sendeof()
-    shell.expect_exact(PROMPT)
-    shell.sendline("exit 7")
-    rest, status = finish(shell)
+    rest, status = stop_resume_and_exit(shell, 7)
     assert status == 7
     for warning in WARNINGS:
         assert warning not in rest
