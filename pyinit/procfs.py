@@ -93,7 +93,7 @@ def read_stat(pid: int, zombies: bool = False) -> ProcessInfo | None:
 
 def parse_stat(pid: int, data: bytes, zombies: bool = False) -> ProcessInfo | None:
     start, end = data.find(b"("), data.rfind(b")")
-    fields = _after_comm(data)
+    fields = _after_comm(data, 20)  # up to starttime, field 22
     if start < 0 or end < start or len(fields) < 20:
         return None
     if fields[0] == b"X" or (fields[0] == b"Z" and not zombies):
@@ -182,9 +182,15 @@ def describe(found: list[ProcessInfo]) -> None:
                 info.name = program
 
 
+def is_still_running(info: ProcessInfo) -> bool:
+    """Is the process a scan saw still there, not exited and not replaced by another process
+    that reused its pid (same start time)?"""
+    now = read_stat(info.pid)
+    return now is not None and now.starttime == info.starttime
+
+
 def _may_read_memory(info: ProcessInfo) -> bool:
-    leader = read_stat(info.pid)
-    if leader is None or leader.starttime != info.starttime:
+    if not is_still_running(info):
         return False
     try:
         tasks = os.listdir(f"/proc/{info.pid}/task")
@@ -192,7 +198,7 @@ def _may_read_memory(info: ProcessInfo) -> bool:
         return False
     for task in tasks:
         data = _read(f"/proc/{info.pid}/task/{task}/stat", _STAT_LIMIT)
-        if data is not None and data[data.rfind(b")") + 2 :][:1] == b"D":
+        if data is not None and _after_comm(data, 1)[:1] == [b"D"]:
             return False
     return True
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import os
 
-from pyinit.procfs import ProcessInfo, describe, list_processes, read_stat
+from pyinit.procfs import ProcessInfo, describe, is_still_running, list_processes, read_stat
 from pyinit.signals import signal_name
 
 TYPE_CHECKING = False
@@ -127,10 +127,8 @@ def _send(info: ProcessInfo, signum: int) -> str | None:
     except OSError:
         pidfd = None
     try:
-        if info.starttime is not None:
-            now = read_stat(info.pid)
-            if now is None or now.starttime != info.starttime:
-                return "it has exited"
+        if info.starttime is not None and not is_still_running(info):
+            return "it has exited"
         if pidfd is None:
             os.kill(info.pid, signum)
         else:
