@@ -50,9 +50,7 @@ def parse_duration(text: str) -> float:
 def parse_rewrite(text: str) -> tuple[int, int]:
     """FROM:TO with signal names or numbers; TO may be DROP (or 0)."""
     source, target = _split_pair(text, "FROM:TO, e.g. TERM:QUIT or WINCH:DROP")
-    number = parse_signal(source)
-    if number not in FORWARDED:
-        raise ValueError(f"{signal_name(number)} is never forwarded, so it cannot be rewritten")
+    number = _forwarded_signal(source, "be rewritten")
     # 0 as the target is dumb-init's spelling of DROP (`-r 28:0`), so its flags carry over.
     dropped = target.strip().upper() in ("DROP", "0")
     return number, DROP if dropped else parse_signal(target)
@@ -322,11 +320,16 @@ def parse_stop_signals(text: str) -> frozenset[int]:
     for item in text.split(","):
         if not item.strip():
             raise ValueError(f"{text!r} is not a comma-separated list of signals, e.g. TERM,INT")
-        number = parse_signal(item)
-        if number not in FORWARDED:
-            raise ValueError(f"{signal_name(number)} is never forwarded, so it cannot stop the app")
-        numbers.add(number)
+        numbers.add(_forwarded_signal(item, "stop the app"))
     return frozenset(numbers)
+
+
+def _forwarded_signal(text: str, role: str) -> int:
+    """A signal pyinit forwards; one it never forwards cannot play `role`."""
+    number = parse_signal(text)
+    if number not in FORWARDED:
+        raise ValueError(f"{signal_name(number)} is never forwarded, so it cannot {role}")
+    return number
 
 
 def _absolute_path(value: object) -> str | None:
