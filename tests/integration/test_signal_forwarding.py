@@ -107,7 +107,9 @@ def test_dispositions_are_read_when_the_signal_arrives() -> None:
     worker = " ".join(reporter())
     script = (
         f"{worker} & w=$!; echo master-ready; read go; "
-        "trap 'echo master-got-urg' URG; echo trapped; wait $w"
+        # A trapped signal ends a `wait` early (POSIX), and the shell would then exit and have
+        # its worker stopped as a leftover: the second `wait` keeps the master there.
+        "trap 'echo master-got-urg' URG; echo trapped; wait $w; wait $w"
     )
     with Running(["--", "sh", "-c", script], stdin=subprocess.PIPE) as run:
         worker_pid, _ = _wait_for_master_and_worker(run)
