@@ -52,11 +52,11 @@ class ChildSetup:
         pdeathsig: int | None = None,
         terminal_fd: int | None = None,
         env: Mapping[str, str] | None = None,
-        cwd: str | None = None,
+        cwd: str | int | None = None,
     ) -> None:
         self.user, self.pdeathsig, self.terminal_fd, self.env = user, pdeathsig, terminal_fd, env
-        # pyinit itself runs in /; a child spawned later (the stop command) starts where pyinit
-        # was started, and a relative command or PATH entry resolves there, as for the main child.
+        # pyinit itself runs in /; its children start where pyinit was started (a path, or a
+        # descriptor of that directory), and a relative command or PATH entry resolves there.
         self.cwd = cwd
 
 
@@ -136,7 +136,12 @@ def _become(plan: execpath.ExecPlan, setup: ChildSetup, error_fd: int, parent: i
             _take_terminal(setup.terminal_fd)
         if setup.cwd is not None:
             stage = _STAGE_CWD
-            os.chdir(setup.cwd)  # before the user switch, as the main child got it from pyinit
+            # Before the user switch: the start directory is entered with pyinit's rights, as
+            # if inherited.
+            if isinstance(setup.cwd, int):
+                os.fchdir(setup.cwd)
+            else:
+                os.chdir(setup.cwd)
         if setup.user is not None:
             stage = _STAGE_USER
             _switch_user(setup.user)

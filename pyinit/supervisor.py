@@ -81,8 +81,9 @@ class Supervisor:
     def run(self) -> int:
         self._become_reaper()
         parent_gone = self._watch_parent()
+        start_fd = self._leave_start_directory()
         try:
-            self.main_pid = spawn_child(self.config.command, self._setup(for_main=True))
+            self.main_pid = spawn_child(self.config.command, self._setup(True, start_fd))
         except SpawnError as exc:
             # The child may have taken the terminal before it failed: the shell that started
             # pyinit must get it back, or its next read stops it with SIGTTIN.
@@ -95,6 +96,8 @@ class Supervisor:
             self.record.reason, self.record.error = outcome.INTERNAL_ERROR, str(exc)
             self.log.error("spawn_failed", f"failed to start the command: {exc.strerror}")
             return self._finish(exit_codes.PYINIT_FAILED)
+        finally:
+            _close(start_fd)
         self.main_alive = True
         if not (self.config.single_child or self.config.signal_group):
             self.dispositions = Dispositions.open(self.main_pid)
@@ -106,7 +109,8 @@ class Supervisor:
             command=list(self.config.command),
             pid1=self.is_pid1,
         )
-        self._leave_start_directory()
+        if start_fd is None:
+            self._chdir_root()
         if parent_gone:
             self._on_parent_gone()
         try:
@@ -171,22 +175,42 @@ class Supervisor:
         self.record.count(self.record.received, signum)
         self._perform(self.state.on_signal(signum, time.monotonic()))
 
-    def _leave_start_directory(self) -> None:
-        """Never keep the start directory busy (a volume as WORKDIR could not be unmounted while
-        pyinit runs; dumb-init does the same). The main child was forked there already; the stop
-        command goes back there itself (ChildSetup.cwd). Paths pyinit writes are absolute."""
+    def _leave_start_directory(self) -> int | None:
+        """Never keep the start directory busy: a volume as WORKDIR could not be unmounted while
+        pyinit runs (dumb-init moves to / as well). pyinit leaves before the fork, so not even
+        the app's first instruction finds it there; the main child goes back through the
+        returned descriptor (that very directory, even if renamed since). None if it cannot be
+        held: the child then inherits it and pyinit leaves once the child has started. The stop
+        command goes back by path (ChildSetup.cwd); paths pyinit writes are absolute."""
+        try:
+            fd = os.open(".", os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
+        except OSError:
+            return None
+        try:
+            os.fchdir(fd)  # the child's fchdir, with the same rights: proven to work before leaving
+        except OSError:
+            os.close(fd)
+            return None
+        if not self._chdir_root():
+            os.close(fd)
+            return None
+        return fd
+
+    def _chdir_root(self) -> bool:
         try:
             os.chdir("/")
         except OSError as exc:
             self.log.debug("chdir_failed", f"failed to change directory to /: {exc.strerror}")
+            return False
+        return True
 
-    def _setup(self, for_main: bool) -> ChildSetup:
+    def _setup(self, for_main: bool, start_fd: int | None = None) -> ChildSetup:
         return ChildSetup(
             user=self.config.user,
             pdeathsig=self.config.pdeathsig if for_main else None,
             terminal_fd=self.terminal.handoff_fd() if for_main else None,
             env=self.env,
-            cwd=None if for_main else self.start_directory,
+            cwd=start_fd if for_main else self.start_directory,
         )
 
     def _loop(self) -> None:
@@ -545,6 +569,11 @@ def _current_directory() -> str | None:
         return os.getcwd()
     except OSError:  # removed under us: the stop command then runs where pyinit is
         return None
+
+
+def _close(fd: int | None) -> None:
+    if fd is not None:
+        os.close(fd)
 
 
 def _kill(pid: int, signum: int) -> bool:
