@@ -7,6 +7,7 @@ PID-1 tests: those are the tests that prove pyinit as a real init.
 from __future__ import annotations
 
 import os
+import signal
 import sys
 from pathlib import Path
 
@@ -17,6 +18,27 @@ sys.path.insert(0, str(Path(__file__).parent))
 from helpers import PYINIT, pidns_available
 
 _PIDNS_REASON: list[str | None] = []
+
+# Python ignores these itself at start-up (and subprocess restores them for its children).
+_INTERPRETER_IGNORES = {signal.SIGPIPE, signal.SIGXFSZ}
+
+
+def _forget_inherited_ignores() -> None:
+    """Started from `nohup` or as a script's background job (SIGHUP, or SIGINT and SIGQUIT,
+    ignored), the suite would hand those ignores to every pyinit it starts, and pyinit rightly
+    keeps them for the app: forwarding tests would then fail for the caller's reasons. The tests
+    that are about inherited ignores set them up themselves."""
+    for signum in signal.valid_signals() - _INTERPRETER_IGNORES - {signal.SIGKILL, signal.SIGSTOP}:
+        try:
+            if signal.getsignal(signum) == signal.SIG_IGN:
+                # Python's own SIGINT handler: pytest still stops cleanly on Ctrl-C.
+                handler = signal.default_int_handler if signum == signal.SIGINT else signal.SIG_DFL
+                signal.signal(signum, handler)
+        except (OSError, ValueError):  # a signal number without a disposition of its own
+            continue
+
+
+_forget_inherited_ignores()
 
 
 def _pidns_reason() -> str | None:
