@@ -58,6 +58,14 @@ def reporter(*args: str) -> list[str]:
     return program("reporter.py", *args)
 
 
+def blocked_at_start(*names: str) -> list[str]:
+    """A command prefix (coreutils env) that execs the command with these signals blocked. For a
+    reporter under a --timeout: the limit counts from pyinit's start, so its SIGTERM may come
+    while the reporter's Python is still starting; blocked, it waits until the reporter is ready
+    (the reporter unblocks everything after its ready line) instead of killing it."""
+    return ["env", *(f"--block-signal={name}" for name in names)]
+
+
 def until_ready_sh(path: object) -> str:
     """Shell snippet that waits until a reporter writing to `path` printed its ready line, so a
     script does not exit (and get its leftovers stopped) before they are set up."""

@@ -21,6 +21,7 @@ from helpers import (
     TIMEOUT,
     LineReader,
     Running,
+    blocked_at_start,
     reporter,
     run_pyinit,
     session_members,
@@ -105,12 +106,15 @@ def test_explicit_grace_period_still_bounds_a_signal_stop() -> None:
 
 def test_timeout_stop_starts_at_once_not_after_the_stop_delay() -> None:
     """--timeout 1s --stop-delay 3s takes about 1 s: the delay is for stop signals only."""
-    app = reporter("--exit-on", "TERM", "--code", "0")
+    # The limit counts from pyinit's start: a SIGTERM during the reporter's start-up waits.
+    app = [*blocked_at_start("TERM"), *reporter("--exit-on", "TERM", "--code", "0")]
     with Running(["--timeout", "1s", "--stop-delay", "3s", "--", *app]) as run:
         run.ready()
+        _, received = run.expect("got SIGTERM").split()[1:]
         run.expect("cleanup SIGTERM")
         assert run.wait() == 124
-        assert time.monotonic() - run.started < 3.0
+        # With the delay, pyinit (started after run.started) would send it 1 + 3 s after its start.
+        assert float(received) - run.started < 4.0
 
 
 # -- 2. SIGQUIT ------------------------------------------------------------------------------

@@ -13,7 +13,14 @@ import pytest
 
 from pyinit.signals import DEFAULT_STOP_SIGNALS, FORWARDED, signal_name
 
-from helpers import PYINIT, Running, draining_master, reloading_master, reporter
+from helpers import (
+    PYINIT,
+    Running,
+    blocked_at_start,
+    draining_master,
+    reloading_master,
+    reporter,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -180,16 +187,28 @@ def test_a_timeout_stop_outside_the_stop_signals_reaches_leftovers_once() -> Non
     """--stop-signals INT --timeout: the time limit still sends SIGTERM, to the whole group here
     (the shell leaves it at default); the worker draining it must not get a second one as a
     leftover when the shell exits."""
-    worker = " ".join(reporter("--code", "0"))
+    # The limit counts from pyinit's start: the worker's SIGTERM waits for the end of its start-up.
+    worker = " ".join([*blocked_at_start("TERM"), *reporter("--code", "0")])
     script = f"{worker} & echo master-ready; wait"
-    args = ["--stop-signals", "INT", "--timeout", "0.5", "--grace-period", "3", "-v"]
+    args = ["--stop-signals", "INT", "--timeout", "0.5", "--grace-period", "10", "-v"]
     with Running([*args, "--", "sh", "-c", script], merge_stderr=True) as run:
-        _wait_for_master_and_worker(run)
-        run.expect("got SIGTERM")
-        run.expect("pyinit: info: sent SIGTERM to")
-        assert run.lines[-1].startswith("pyinit: info: sent SIGTERM to 0 leftover"), run.lines
+        worker_pid, _ = _wait_for_master_and_worker(run)
+
+        # The worker's lines and pyinit's come down one pipe from two processes, in any order
+        # (pyinit's may even come before the worker's ready line, if its start-up was slow).
+        def seen(prefix: str) -> list[str]:
+            return [line for line in run.lines if line.startswith(prefix)]
+
+        while not (seen("got SIGTERM") and seen("pyinit: info: sent SIGTERM to")):
+            run.read_line()
+        leftovers = seen("pyinit: info: sent SIGTERM to")
+        assert leftovers[0].startswith("pyinit: info: sent SIGTERM to 0 leftover"), run.lines
+        # pyinit logs after signalling: a second SIGTERM would be pending at the worker now, and
+        # delivered before this marker (numbered above SIGTERM).
+        os.kill(worker_pid, signal.SIGRTMIN)
+        run.expect("got SIGRTMIN")
         got = [line.split()[1] for line in run.lines if line.startswith("got ")]
-        assert got == ["SIGTERM"], run.lines
+        assert got == ["SIGTERM", "SIGRTMIN"], run.lines
 
 
 def test_single_child_signals_only_the_main_child(tmp_path: Path) -> None:

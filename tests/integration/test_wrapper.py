@@ -11,14 +11,16 @@ from pathlib import Path
 import psutil
 import pytest
 
-from helpers import Running, reporter, run_pyinit, sleep_until
+from helpers import Running, blocked_at_start, reporter, run_pyinit, sleep_until
 
 pytestmark = pytest.mark.integration
 
 
 def test_timeout_stops_a_polite_child_and_exits_124() -> None:
     """At the limit the child gets SIGTERM, cleans up, and pyinit says 124."""
-    with Running(["--timeout", "0.4", "--", *reporter("--exit-on", "TERM", "--code", "0")]) as run:
+    # The limit counts from pyinit's start: a SIGTERM during the reporter's start-up waits.
+    app = [*blocked_at_start("TERM"), *reporter("--exit-on", "TERM", "--code", "0")]
+    with Running(["--timeout", "0.4", "--", *app]) as run:
         run.ready()
         run.expect("cleanup SIGTERM")
         assert run.wait() == 124
@@ -27,9 +29,11 @@ def test_timeout_stops_a_polite_child_and_exits_124() -> None:
 def test_timeout_kills_a_stubborn_child_after_the_grace_and_exits_124() -> None:
     """A child ignoring SIGTERM is SIGKILLed at limit + grace; still 124."""
     started = time.monotonic()
-    args = ["--timeout", "0.3", "--grace-period", "0.4", "--", *reporter("--ignore", "TERM")]
+    # SIGTERM is blocked until the reporter ignores it, so only the SIGKILL can end it, whether
+    # or not its start-up is over by then: no ready line to wait for (it may never come).
+    app = [*blocked_at_start("TERM"), *reporter("--ignore", "TERM")]
+    args = ["--timeout", "0.3", "--grace-period", "0.4", "--", *app]
     with Running(args) as run:
-        run.ready()
         assert run.wait() == 124
     assert 0.7 <= time.monotonic() - started < 3
 

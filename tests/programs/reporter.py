@@ -1,6 +1,7 @@
 """A child for pyinit's tests: reports what it receives, on stdout, one line per event.
 
-    ready <pid> <pgid>          once its handlers are installed (the handshake)
+    ready <pid> <pgid>          once its handlers are installed (the handshake); then it
+                                unblocks every signal (see helpers.blocked_at_start)
     got <SIGNAME> <monotonic>   for every signal it catches
     cleanup <SIGNAME>           when a --exit-on signal arrives, just before exiting
 
@@ -57,6 +58,9 @@ def main() -> None:
         with contextlib.suppress(OSError, ValueError):
             signal.signal(signum, handler)
     emit(f"ready {os.getpid()} {os.getpgrp()}")
+    # A signal blocked since before exec (blocked_at_start) and sent during start-up is handled
+    # now, after the ready line.
+    signal.pthread_sigmask(signal.SIG_SETMASK, [])
     while True:
         signal.pause()
 
