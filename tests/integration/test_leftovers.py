@@ -3,6 +3,7 @@ pyinit reaps them all and exits with the main child's code (subreaper mode, not 
 
 from __future__ import annotations
 
+import subprocess
 import time
 from pathlib import Path
 
@@ -39,12 +40,15 @@ def test_leftover_gets_sigterm_and_cleans_up_before_pyinit_exits(
 
 def test_leftover_that_ignores_sigterm_is_killed_after_the_grace(tmp_path: Path) -> None:
     """A stubborn leftover is SIGKILLed at the deadline; the main child's code still wins."""
-    ready = tmp_path / "ready"
-    worker = " ".join(reporter("--ignore", "TERM", "--write-file", str(ready)))
-    script = f"setsid {worker} & {until_ready_sh(ready)}; exit 4"
-    with Running(["--grace-period", "0.5", "--", "sh", "-c", script]) as run:
+    worker = " ".join(reporter("--ignore", "TERM"))
+    # The main child exits when told: the deadline then counts from after `started`.
+    script = f"setsid {worker} & read go; exit 4"
+    with Running(["--grace-period", "0.5", "--", "sh", "-c", script], stdin=subprocess.PIPE) as run:
         pid, _ = run.ready()
         started = time.monotonic()
+        assert run.proc.stdin is not None
+        run.proc.stdin.write(b"go\n")
+        run.proc.stdin.flush()
         assert run.wait() == 4
         assert 0.5 <= time.monotonic() - started < 2.5
         assert not _pids_alive([pid])

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
 import time
 from pathlib import Path
 
@@ -33,9 +34,16 @@ def test_stopped_leftover_is_resumed_when_it_gets_sigterm(tmp_path: Path) -> Non
     """A stopped daemon left behind by the main child also gets to clean up."""
     log = tmp_path / "worker"
     worker = " ".join(reporter("--exit-on", "TERM", "--write-file", str(log)))
-    script = f"setsid {worker} & {until_ready_sh(log)}; kill -STOP $!; exit 2"
-    with Running(["--grace-period", "5", "--", "sh", "-c", script]) as run:
+    # The main child exits when told, so the bound below times pyinit and the leftover's
+    # clean-up, not the start-up of pyinit and of the reporter.
+    script = f"setsid {worker} & {until_ready_sh(log)}; kill -STOP $!; read go; exit 2"
+    args = ["--grace-period", "5", "--", "sh", "-c", script]
+    with Running(args, stdin=subprocess.PIPE) as run:
+        run.ready()
+        assert run.proc.stdin is not None
         started = time.monotonic()
+        run.proc.stdin.write(b"go\n")
+        run.proc.stdin.flush()
         assert run.wait() == 2
         assert time.monotonic() - started < 3
     assert "cleanup SIGTERM" in log.read_text()
