@@ -154,7 +154,15 @@ def test_pdeathsig_kills_the_child_when_pyinit_dies() -> None:
         child = psutil.Process(pid)
         run.proc.kill()
         run.proc.wait(10)
-        sleep_until(lambda: not child.is_running() or child.status() == psutil.STATUS_ZOMBIE)
+
+        def gone() -> bool:
+            # Reaped (by init) at any moment, between two questions too.
+            try:
+                return child.status() == psutil.STATUS_ZOMBIE
+            except psutil.NoSuchProcess:
+                return True
+
+        sleep_until(gone)
 
 
 def test_without_pdeathsig_the_child_outlives_a_killed_pyinit() -> None:
