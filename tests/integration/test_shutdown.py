@@ -9,9 +9,17 @@ from pathlib import Path
 
 import pytest
 
-from helpers import Running, reporter, run_pyinit
+from helpers import Running, reporter, run_pyinit, sleep_until
 
 pytestmark = pytest.mark.integration
+
+
+def _written(path: Path) -> bool:
+    """Has the reporter written a whole line to `path`?"""
+    try:
+        return path.read_text().endswith("\n")
+    except FileNotFoundError:
+        return False
 
 
 def _got(line: str) -> tuple[str, float]:
@@ -60,6 +68,8 @@ def test_stop_command_replaces_the_signal(tmp_path: Path) -> None:
     stop = f"sh -c 'echo stop-command-ran; kill -USR2 $(cut -d\" \" -f2 {ready})'"
     with Running(["--stop-command", stop, "--grace-period", "5", "--", *app]) as run:
         run.ready()
+        # The reporter writes the file after its stdout line: the stop command reads the file.
+        sleep_until(lambda: _written(ready))
         run.send(signal.SIGTERM)
         run.expect("stop-command-ran")
         run.expect("cleanup SIGUSR2")

@@ -61,6 +61,8 @@ def test_stop_command_outlives_the_main_child_it_stopped(tmp_path: Path) -> None
     args = ["-v", "--stop-command", stop, "--grace-period", "5", "--", *app]
     with Running(args, merge_stderr=True) as run:
         run.ready()
+        # The reporter writes the file after its stdout line: the stop command reads the file.
+        sleep_until(lambda: ready.read_text().endswith("\n") if ready.exists() else False)
         run.send(signal.SIGTERM)
         run.expect("cleanup SIGUSR1")
         run.expect("pyinit: info: sent SIGTERM to")  # the leftovers' SIGTERM has gone out
