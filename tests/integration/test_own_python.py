@@ -228,7 +228,9 @@ def _entry_points(venv_python: Path) -> dict[str, list[str]]:
 
 
 @pytest.mark.parametrize("entry", ["script", "python -m", "python -IS script"])
-@pytest.mark.parametrize("pidns", [False, True], ids=["wrapper", "pid1"])
+@pytest.mark.parametrize(
+    "pidns", [False, pytest.param(True, marks=pytest.mark.pidns)], ids=["wrapper", "pid1"]
+)
 def test_apps_pythonpath_and_cwd_do_not_shadow_pyinits_modules(
     venv_python: Path, shadow_dir: Path, entry: str, pidns: bool
 ) -> None:

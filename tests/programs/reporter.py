@@ -8,7 +8,7 @@
 Options: --ignore SIG (repeatable), --default SIG (repeatable: leave SIG as it was, the default
 action for most; Python itself catches INT and ignores PIPE and XFSZ),
 --exit-on SIG (exit with --code after "cleanup"), --code N (default 0), --write-file PATH (also
-append every line there).
+append every line there), --catch-chld (report SIGCHLD too: it has none of its own children).
 """
 
 import argparse
@@ -31,6 +31,7 @@ def main() -> None:
     parser.add_argument("--exit-on", action="append", default=[])
     parser.add_argument("--code", type=int, default=0)
     parser.add_argument("--write-file")
+    parser.add_argument("--catch-chld", action="store_true")
     args = parser.parse_args()
     ignored = {_number(name) for name in args.ignore}
     exit_on = {_number(name) for name in args.exit_on}
@@ -52,7 +53,9 @@ def main() -> None:
             os._exit(args.code)
 
     for signum in [*range(1, 32), *range(signal.SIGRTMIN, signal.SIGRTMAX + 1)]:
-        if signum in UNCATCHABLE or signum == signal.SIGCHLD or signum in untouched:
+        if signum in UNCATCHABLE or signum in untouched:
+            continue
+        if signum == signal.SIGCHLD and not args.catch_chld:
             continue
         handler = signal.SIG_IGN if signum in ignored else on_signal
         with contextlib.suppress(OSError, ValueError):
