@@ -126,6 +126,16 @@ def matched(child: Pty) -> str:
     return str(child.match.group(1))
 
 
+def foreground_name(session_leader: int) -> str | None:
+    """The name of the leader of the terminal's foreground group (tpgid, in our pid namespace)."""
+    with open(f"/proc/{session_leader}/stat") as stream:
+        tpgid = int(stream.read().rsplit(")", 1)[1].split()[5])
+    try:
+        return psutil.Process(tpgid).name() if tpgid > 0 else None
+    except psutil.Error:
+        return None
+
+
 def got_lines(text: str) -> list[str]:
     """The reporter's `got SIG...` lines, signal names only."""
     return re.findall(r"got (SIG\w+)", text)
@@ -196,6 +206,10 @@ def test_interactive_bash_has_job_control(terminals: Terminals, pidns: bool) -> 
     assert re.search(r"\[1\][+-]? +Running +sleep 100 &", run_in_shell(shell, "jobs"))
     shell.sendline("fg %1")
     shell.expect_exact("sleep 100")
+    # bash prints the job before it hands it the terminal: a ^C in between would reach bash.
+    assert shell.pid is not None
+    leader = shell.pid
+    sleep_until(lambda: foreground_name(leader) == "sleep")
     shell.sendintr()  # reaches sleep only if `fg` gave it the terminal
     shell.expect_exact(PROMPT)
     assert "sleep" not in run_in_shell(shell, "jobs")
