@@ -7,7 +7,6 @@ PID-1 tests: those are the tests that prove pyinit as a real init.
 from __future__ import annotations
 
 import os
-import signal
 import sys
 from pathlib import Path
 
@@ -24,17 +23,6 @@ def _pidns_reason() -> str | None:
     if not _PIDNS_REASON:
         _PIDNS_REASON.append(pidns_available())
     return _PIDNS_REASON[0]
-
-
-def pytest_configure(config: pytest.Config) -> None:
-    """Undo the SIGINT and SIGQUIT ignore a non-interactive shell gives its background jobs
-    (`.ci/run &`, a loop script's `&`): every process a test starts would inherit it, and pyinit
-    keeps an inherited ignore on purpose, so Ctrl-C and Ctrl-\\ on a test's pty, and a SIGINT
-    sent to pyinit, would be discarded and those tests would time out."""
-    if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
-        signal.signal(signal.SIGINT, signal.default_int_handler)
-    if signal.getsignal(signal.SIGQUIT) == signal.SIG_IGN:
-        signal.signal(signal.SIGQUIT, signal.SIG_DFL)
 
 
 def pytest_report_header() -> list[str]:
