@@ -28,9 +28,13 @@ def main() -> None:
         time.sleep(0.01)
     with open("/proc/sys/kernel/ns_last_pid", "w") as stream:
         stream.write(str(main_pid - 1))
+    parent = os.getpid()
     if os.fork() == 0:
         print(f"recycled {os.getpid()}", flush=True)
-        time.sleep(0.2)  # let the parent exit first: this process must be pyinit's child
+        # Exit only once orphaned: this process must be pyinit's child when it dies.
+        deadline = time.monotonic() + 10
+        while os.getppid() == parent and time.monotonic() < deadline:
+            time.sleep(0.001)
         os._exit(7)
     os._exit(0)
 
