@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -357,6 +358,26 @@ def test_pyinit_leaves_the_start_directory_and_the_app_keeps_it(
         run.send(signal.SIGTERM)
         assert run.wait() == 143
     assert json.loads((tmp_path / "report.json").read_text())["exit_code"] == 143
+
+
+@pytest.mark.skipif(not shutil.which("setpriv"), reason="needs setpriv (util-linux)")
+def test_a_start_directory_pyinit_cannot_search_still_holds_the_app(tmp_path: Path) -> None:
+    """pyinit leaves the start directory before the fork and the app re-enters it by descriptor;
+    where pyinit cannot do that (no search permission: root without CAP_DAC_OVERRIDE here), the
+    app still starts there, as it always did, and pyinit leaves once it has started."""
+    no_dac = "-dac_override,-dac_read_search"
+    script = "pwd"
+    argv = [
+        *("setpriv", "--bounding-set", no_dac, "--inh-caps", no_dac),
+        *("sh", "-c", 'chmod 000 . && exec "$@"', "sh"),
+        *(*PYINIT, "--", "sh", "-c", script),
+    ]
+    try:
+        done = subprocess.run(argv, cwd=tmp_path, capture_output=True, timeout=TIMEOUT)
+    finally:
+        tmp_path.chmod(0o755)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.decode().splitlines()[0] == str(tmp_path)
 
 
 def test_stop_command_runs_in_the_start_directory(tmp_path: Path) -> None:
