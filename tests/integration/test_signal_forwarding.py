@@ -158,7 +158,10 @@ def test_leftovers_of_a_main_child_that_handled_the_stop_get_sigterm() -> None:
             run.read_line()
         assert run.wait() == 3
         got = [line.split()[1] for line in run.lines if line.startswith("got ")]
-        assert got == ["SIGTERM"], run.lines
+        # The leftovers' SIGTERM comes with a SIGCONT (a stopped leftover must be able to act on
+        # it), which the worker may report before it exits, or not.
+        assert got.count("SIGTERM") == 1, run.lines
+        assert set(got) <= {"SIGTERM", "SIGCONT"}, run.lines
 
 
 @pytest.mark.parametrize(
