@@ -366,7 +366,11 @@ def test_a_start_directory_pyinit_cannot_search_still_holds_the_app(tmp_path: Pa
     where pyinit cannot do that (no search permission: root without CAP_DAC_OVERRIDE here), the
     app still starts there, as it always did, and pyinit leaves once it has started."""
     no_dac = "-dac_override,-dac_read_search"
-    script = "pwd"
+    # pyinit leaves right after the spawn here: the app waits (bounded) to see it in /.
+    script = (
+        'pwd; i=0; while [ "$(readlink /proc/$PPID/cwd)" != / ] && [ $i -lt 1000 ]; do '
+        "sleep 0.01; i=$((i + 1)); done; readlink /proc/$PPID/cwd"
+    )
     argv = [
         *("setpriv", "--bounding-set", no_dac, "--inh-caps", no_dac),
         *("sh", "-c", 'chmod 000 . && exec "$@"', "sh"),
@@ -377,7 +381,7 @@ def test_a_start_directory_pyinit_cannot_search_still_holds_the_app(tmp_path: Pa
     finally:
         tmp_path.chmod(0o755)
     assert done.returncode == 0, done.stderr
-    assert done.stdout.decode().splitlines()[0] == str(tmp_path)
+    assert done.stdout.decode().splitlines() == [str(tmp_path), "/"]
 
 
 def test_stop_command_runs_in_the_start_directory(tmp_path: Path) -> None:

@@ -182,9 +182,9 @@ def test_leftovers_of_a_stop_that_never_reached_the_group_get_sigterm(stop: list
         run.send(signal.SIGTERM)
         run.send(signal.SIGUSR2)
         run.expect("master-stops")
-        # Without the leftovers' SIGTERM the worker would only meet the SIGKILL 10 s after the
-        # master's exit, and the output would close with no cleanup line: no tighter bound needed.
-        assert run.expect("cleanup") == "cleanup SIGTERM"
+        # "At once": without the leftovers' SIGTERM the worker would only meet the SIGKILL 10 s
+        # after the master's exit; 5 s tells the two apart with room for a loaded machine.
+        assert run.expect("cleanup", timeout=5) == "cleanup SIGTERM"
         assert run.wait() == 3
 
 
