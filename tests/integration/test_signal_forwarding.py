@@ -195,7 +195,8 @@ def test_a_timeout_stop_outside_the_stop_signals_reaches_leftovers_once() -> Non
     # The limit counts from pyinit's start: the worker's SIGTERM waits for the end of its start-up.
     worker = " ".join([*blocked_at_start("TERM"), *reporter("--code", "0")])
     script = f"{worker} & echo master-ready; wait"
-    args = ["--stop-signals", "INT", "--timeout", "0.5", "--grace-period", "10", "-v"]
+    # 1.5 s: the shell must print its ready line, and env block TERM, before the limit.
+    args = ["--stop-signals", "INT", "--timeout", "1.5", "--grace-period", "10", "-v"]
     with Running([*args, "--", "sh", "-c", script], merge_stderr=True) as run:
         worker_pid, _ = _wait_for_master_and_worker(run)
 
