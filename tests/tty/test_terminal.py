@@ -344,20 +344,32 @@ def test_background_pyinit_in_a_script_leaves_the_terminal(
     shell.expect_exact(PROMPT)
 
 
-@pytest.mark.parametrize("command", ["/nonexistent", "/etc/passwd"], ids=["enoent", "eacces"])
+# Root without CAP_SETUID/CAP_SETGID: the child takes the terminal, then its --user switch fails.
+NO_SETID = "setpriv --bounding-set -setuid,-setgid "
+
+
+@pytest.mark.parametrize(
+    ("line", "status"),
+    [
+        pytest.param(pyinit_in(["/nonexistent"]), "127", id="enoent"),
+        pytest.param(pyinit_in(["/etc/passwd"]), "126", id="eacces"),
+        pytest.param(NO_SETID + pyinit_in(["true"], "--user", "nobody"), "125", id="user-switch"),
+    ],
+)
 def test_exec_failure_gives_the_terminal_back(
-    terminals: Terminals, tmp_path: Path, command: str
+    terminals: Terminals, tmp_path: Path, line: str, status: str
 ) -> None:
-    """The child takes the terminal before it execs; when the exec fails pyinit should take
-    it back, or the script that ran pyinit is stopped at its next read."""
+    """The child takes the terminal before it execs; when the exec (or the set-up before it)
+    fails pyinit should take it back, or the script that ran pyinit is stopped at its next
+    read."""
     shell = spawn_shell(terminals)
     run_script(
         shell,
         tmp_path,
-        f"{pyinit_in([command])}\necho status=$?\necho WAITING-FOR-INPUT\nread x\necho READ:$x\n",
+        f"{line}\necho status=$?\necho WAITING-FOR-INPUT\nread x\necho READ:$x\n",
     )
     shell.expect(r"status=(\d+)")
-    assert matched(shell) == ("127" if command == "/nonexistent" else "126")
+    assert matched(shell) == status
     expect_read_works(shell)
     shell.expect_exact(PROMPT)
 
