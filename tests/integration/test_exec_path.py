@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import TIMEOUT, UNSHARE, run_pyinit
+from helpers import PYINIT, TIMEOUT, UNSHARE, run_pyinit
 
 pytestmark = pytest.mark.integration
 
@@ -138,6 +138,28 @@ def test_script_without_shebang_runs_through_sh(tmp_path: Path, pidns: bool, how
     result = run_pyinit(["--", command, "one", "two"], pidns=pidns, env=env)
     assert result.returncode == 3, result.stderr
     assert result.stdout == "plain one 2\n"
+
+
+def test_script_without_shebang_and_no_shell_is_an_exec_format_error(tmp_path: Path) -> None:
+    """Where /bin/sh does not exist (distroless), the file's own ENOEXEC is the error: 126 with
+    the kernel's words, not the shell's ENOENT (127, "not found"). /usr/bin, where /bin/sh
+    points on this Debian, is hidden by an empty tmpfs in a private mount namespace."""
+    needs_root()
+    if not Path("/bin/sh").resolve().is_relative_to("/usr/bin"):
+        pytest.skip("/bin/sh is not under /usr/bin here")
+    path = script(tmp_path, "plain", "echo ran\n")
+    hide = 'mount -t tmpfs tmpfs /usr/bin && exec "$@"'
+    argv = ["unshare", "--mount", "--propagation", "private", "sh", "-c", hide, "sh"]
+    result = subprocess.run(
+        [*argv, *PYINIT, "--", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+        stdin=subprocess.DEVNULL,
+    )
+    assert result.returncode == 126, result.stderr
+    assert "Exec format error" in result.stderr
+    assert result.stdout == ""
 
 
 @pytest.mark.parametrize("pidns", [WRAPPER, PIDNS])
