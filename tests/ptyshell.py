@@ -1,6 +1,6 @@
 """An interactive bash on a pseudo-terminal, as the tty tests and the Docker tty tests drive it:
-the prompt, the job-control warnings bash prints when it cannot have the terminal, and the
-Ctrl-Z / `fg` round trip both suites check."""
+the prompt, the job-control warnings bash prints when it cannot have the terminal, the
+Ctrl-Z / `fg` round trip both suites check, and the app both suites end with Ctrl-C."""
 
 from __future__ import annotations
 
@@ -12,6 +12,17 @@ if TYPE_CHECKING:
 
 PROMPT = "PROMPT$ "
 WARNINGS = ("cannot set terminal process group", "no job control in this shell")
+# A Python app that says whether it owns the terminal, then sleeps with SIGINT at its default
+# action, so Ctrl-C ends it in the kernel with 130. Not Python's KeyboardInterrupt: its handler
+# only sets a flag that the interpreter acts on at its next check, and a ^C landing after the
+# last check before time.sleep's system call waits out the whole sleep (proved by delaying that
+# call in user space with an LD_PRELOAD shim).
+SLEEPER = (
+    "import os, signal, time\n"
+    "signal.signal(signal.SIGINT, signal.SIG_DFL)\n"
+    "print('FG', os.tcgetpgrp(0) == os.getpgrp(), flush=True)\n"
+    "time.sleep(60)\n"
+)
 
 
 def run_in_shell(shell: Pty, command: str) -> str:

@@ -18,7 +18,7 @@ import pytest
 from container_env import RUNTIME_TIMEOUT, Image
 from results import DOCKER, DOCKER_INITS
 
-from ptyshell import PROMPT, WARNINGS, finish, run_in_shell, stop_resume_and_exit
+from ptyshell import PROMPT, SLEEPER, WARNINGS, finish, run_in_shell, stop_resume_and_exit
 
 pytestmark = [*container_fixtures.DOCKER_MARKS, pytest.mark.tty]
 docker_image_fixture = container_fixtures.docker_image
@@ -28,18 +28,9 @@ INITS = [PYINIT, DOCKER_INIT]
 TIMEOUT = 30.0
 RESIZE_TRIES = 5
 RESIZE_WAIT = 3.0
-# Both apps leave SIGINT at its default action, so Ctrl-C ends them in the kernel, exit 130.
-# Python's KeyboardInterrupt would not do: its handler only sets a flag the interpreter acts on
-# at its next check, and a ^C landing between that check and the system call that waits
-# (time.sleep, signal.pause) waits out the whole sleep, or for ever.
-SLEEPER = (
-    "import os, signal, time\n"
-    "signal.signal(signal.SIGINT, signal.SIG_DFL)\n"
-    "print('FG', os.tcgetpgrp(0) == os.getpgrp(), flush=True)\n"
-    "time.sleep(60)\n"
-)
-# The same holds for the SIGWINCH handler and pause(): the handler's wakeup-fd byte ends the read
-# whenever the signal came.
+# SIGINT at its default action, as in SLEEPER. A ^C, or a SIGWINCH whose handler would run only
+# at the interpreter's next check, can land just before pause()'s system call: the handler's
+# wakeup-fd byte ends the read whenever the signal came.
 WINDOW = (
     "import os, signal\n"
     "signal.signal(signal.SIGINT, signal.SIG_DFL)\n"

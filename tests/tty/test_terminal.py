@@ -30,7 +30,7 @@ from helpers import (
     session_members,
     sleep_until,
 )
-from ptyshell import PROMPT, WARNINGS, finish, run_in_shell, stop_resume_and_exit
+from ptyshell import PROMPT, SLEEPER, WARNINGS, finish, run_in_shell, stop_resume_and_exit
 
 pytestmark = [pytest.mark.integration, pytest.mark.tty]
 
@@ -42,16 +42,6 @@ ECHO_LOOP = (
     "print('LOOP-READY', os.tcgetpgrp(0) == os.getpgrp(), flush=True)\n"
     "for line in sys.stdin:\n"
     "    print('echo:' + line.strip(), flush=True)\n"
-)
-# A child that says whether it owns the terminal, then sleeps with SIGINT at its default action.
-# Not Python's KeyboardInterrupt: its handler only sets a flag that the interpreter acts on at
-# its next check, and a ^C landing after the last check before time.sleep's system call waits
-# out the whole sleep (proved by delaying that call in user space with an LD_PRELOAD shim).
-SLEEPER = (
-    "import os, signal, time\n"
-    "signal.signal(signal.SIGINT, signal.SIG_DFL)\n"
-    "print('FG', os.tcgetpgrp(0) == os.getpgrp(), flush=True)\n"
-    "time.sleep(60)\n"
 )
 TYPE_CHECKING = False
 if TYPE_CHECKING:
