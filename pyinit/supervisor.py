@@ -191,18 +191,14 @@ class Supervisor:
         except OSError:
             os.close(fd)
             return None
-        if not self._chdir_root():
-            os.close(fd)
-            return None
+        self._chdir_root()  # should / be out of reach, pyinit stays and the child's fchdir is moot
         return fd
 
-    def _chdir_root(self) -> bool:
+    def _chdir_root(self) -> None:
         try:
             os.chdir("/")
         except OSError as exc:
             self.log.debug("chdir_failed", f"failed to change directory to /: {exc.strerror}")
-            return False
-        return True
 
     def _setup(self, for_main: bool, start_fd: int | None = None) -> ChildSetup:
         return ChildSetup(
