@@ -248,9 +248,14 @@ def session_members(sid: int) -> list[int]:
 
 
 def run_pyinit(
-    args: Sequence[str], timeout: float = TIMEOUT, pidns: bool = False, **kwargs: Any
+    args: Sequence[str],
+    timeout: float = TIMEOUT,
+    pidns: bool = False,
+    prefix: Sequence[str] = (),
+    **kwargs: Any,
 ) -> subprocess.CompletedProcess[str]:
-    argv = [*(UNSHARE if pidns else []), *PYINIT, *args]
+    """pyinit with `args`, to the end; `prefix` is a command that execs it (nohup, setpriv...)."""
+    argv = [*prefix, *(UNSHARE if pidns else []), *PYINIT, *args]
     result: subprocess.CompletedProcess[str] = subprocess.run(
         argv,
         capture_output=True,

@@ -211,14 +211,7 @@ def test_hup_to_pyinit_does_not_kill_a_nohup_job(pidns: bool) -> None:
 
 def test_nohup_keeps_the_job_immune_to_hangups() -> None:
     """`nohup pyinit -- job`, the real command."""
-    result = subprocess.run(
-        ["nohup", *PYINIT, "--", "cat", "/proc/self/status"],
-        capture_output=True,
-        text=True,
-        timeout=TIMEOUT,
-        stdin=subprocess.DEVNULL,
-        check=False,
-    )
+    result = run_pyinit(["--", "cat", "/proc/self/status"], prefix=["nohup"])
     assert result.returncode == 0, result.stderr
     assert _sig_ign(result.stdout) == {signal.SIGHUP}
 
@@ -371,17 +364,16 @@ def test_a_start_directory_pyinit_cannot_search_still_holds_the_app(tmp_path: Pa
         'pwd; i=0; while [ "$(readlink /proc/$PPID/cwd)" != / ] && [ $i -lt 1000 ]; do '
         "sleep 0.01; i=$((i + 1)); done; readlink /proc/$PPID/cwd"
     )
-    argv = [
+    unsearchable = [
         *("setpriv", "--bounding-set", no_dac, "--inh-caps", no_dac),
         *("sh", "-c", 'chmod 000 . && exec "$@"', "sh"),
-        *(*PYINIT, "--", "sh", "-c", script),
     ]
     try:
-        done = subprocess.run(argv, cwd=tmp_path, capture_output=True, timeout=TIMEOUT)
+        done = run_pyinit(["--", "sh", "-c", script], prefix=unsearchable, cwd=tmp_path)
     finally:
         tmp_path.chmod(0o755)
     assert done.returncode == 0, done.stderr
-    assert done.stdout.decode().splitlines() == [str(tmp_path), "/"]
+    assert done.stdout.splitlines() == [str(tmp_path), "/"]
 
 
 def test_stop_command_runs_in_the_start_directory(tmp_path: Path) -> None:

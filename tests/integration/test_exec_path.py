@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import PYINIT, TIMEOUT, UNSHARE, run_pyinit
+from helpers import TIMEOUT, UNSHARE, run_pyinit
 
 pytestmark = pytest.mark.integration
 
@@ -149,14 +149,8 @@ def test_script_without_shebang_and_no_shell_is_an_exec_format_error(tmp_path: P
         pytest.skip("/bin/sh is not under /usr/bin here")
     path = script(tmp_path, "plain", "echo ran\n")
     hide = 'mount -t tmpfs tmpfs /usr/bin && exec "$@"'
-    argv = ["unshare", "--mount", "--propagation", "private", "sh", "-c", hide, "sh"]
-    result = subprocess.run(
-        [*argv, *PYINIT, "--", str(path)],
-        capture_output=True,
-        text=True,
-        timeout=TIMEOUT,
-        stdin=subprocess.DEVNULL,
-    )
+    private = ["unshare", "--mount", "--propagation", "private", "sh", "-c", hide, "sh"]
+    result = run_pyinit(["--", str(path)], prefix=private)
     assert result.returncode == 126, result.stderr
     assert "Exec format error" in result.stderr
     assert result.stdout == ""
